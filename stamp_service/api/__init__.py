@@ -1,0 +1,7 @@
+"""The JSON API under /api/v1: bearer tokens, JSON errors {"error", "fields"}, an OpenAPI document."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from . import imports, openapi, places, resources  # noqa: E402,F401

@@ -1,0 +1,112 @@
+"""The OpenAPI 3.1 document, generated from the same resource table and field schemas the API runs on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from werkzeug.wrappers import Response
+
+from ..auth.access import public
+from . import bp
+from .resources import RESOURCES
+
+ERROR = {
+    "type": "object",
+    "required": ["error", "fields"],
+    "properties": {
+        "error": {"type": "string", "description": "What went wrong, in the request's language"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "Per-field messages for invalid input"},
+    },
+}
+
+
+def _error_responses(*codes: int) -> dict[str, Any]:
+    text = {400: "Malformed or invalid input", 401: "No valid bearer token", 403: "Role not allowed",
+            404: "No such record (or not yours)", 413: "Body too large"}
+    return {str(c): {"description": text[c], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            for c in codes}
+
+
+def _roles(roles: tuple[str, ...]) -> str:
+    return "Roles: " + ", ".join(roles) + (" (a producer sees only its own records)" if "producer" in roles else "")
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document as a dict."""
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {"Error": ERROR}
+    for res in RESOURCES:
+        name = res.schema.name
+        schemas[name] = {**res.schema.openapi(), "additionalProperties": True,
+                         "description": f"{res.summary}. Responses add id, created_at and derived fields."}
+        schemas[f"{name}Create"] = res.schema.openapi()
+        schemas[f"{name}Update"] = res.schema.openapi(partial=True)
+        ref = {"$ref": f"#/components/schemas/{name}"}
+        one = {"200": {"description": "The record", "content": {"application/json": {"schema": ref}}}}
+        body = lambda kind: {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}{kind}"}}}}  # noqa: E731
+        id_param = [{"name": "record_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+        paths[f"/api/v1/{res.name}"] = {
+            "get": {"summary": f"List {res.name}", "description": _roles(res.read), "tags": [res.name],
+                    "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                                   {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                    "responses": {"200": {"description": "A page of records", "content": {"application/json": {"schema": {
+                        "type": "object", "properties": {"items": {"type": "array", "items": ref}, "total": {"type": "integer"},
+                                                         "limit": {"type": "integer"}, "offset": {"type": "integer"}}}}}},
+                                  **_error_responses(400, 401, 403)}},
+            "post": {"summary": f"Create one of {res.name}", "description": _roles(res.write), "tags": [res.name],
+                     "requestBody": body("Create"),
+                     "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": ref}}},
+                                   **_error_responses(400, 401, 403, 413)}},
+        }
+        paths[f"/api/v1/{res.name}/{{record_id}}"] = {
+            "get": {"summary": f"Get one of {res.name}", "description": _roles(res.read), "tags": [res.name],
+                    "parameters": id_param, "responses": {**one, **_error_responses(401, 403, 404)}},
+            "patch": {"summary": f"Update one of {res.name}", "description": _roles(res.write), "tags": [res.name],
+                      "parameters": id_param, "requestBody": body("Update"),
+                      "responses": {**one, **_error_responses(400, 401, 403, 404, 413)}},
+        }
+    paths["/api/v1/recognitions/{record_id}/revoke"] = {"post": {
+        "summary": "Revoke a certificate", "description": _roles(("admin",)), "tags": ["recognitions"],
+        "parameters": [{"name": "record_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "maxLength": 500}}}}}},
+        "responses": {"200": {"description": "The revoked recognition"}, **_error_responses(400, 401, 403, 404)}}}
+    paths["/api/v1/import/{kind}"] = {"post": {
+        "summary": "Import producers or products from CSV (all rows or none)", "description": _roles(("admin",)),
+        "tags": ["import"],
+        "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"enum": ["producers", "products"]}}],
+        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}},
+                                                      "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"201": {"description": "Imported: ids created"},
+                      "400": {"description": "Nothing imported: errors per line and column"},
+                      **_error_responses(401, 403, 413)}}}
+    paths["/api/v1/me"] = {"get": {"summary": "The token's user", "tags": ["auth"], "description": _roles(("admin", "inspector", "producer")),
+                                   "responses": {"200": {"description": "The user"}, **_error_responses(401)}}}
+    for path, summary in (("/api/v1/provinces", "The 34 provinces"),
+                          ("/api/v1/provinces/{code}/communes", "Communes of a province"),
+                          ("/api/v1/communes/{code}", "One commune")):
+        params = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}] if "{code}" in path else []
+        paths[path] = {"get": {"summary": summary, "tags": ["places"], "security": [], "parameters": params,
+                               "responses": {"200": {"description": summary}, "404": {"description": "Unknown code"}}}}
+    paths["/api/v1/openapi.json"] = {"get": {"summary": "This document", "tags": ["meta"], "security": [],
+                                             "responses": {"200": {"description": "OpenAPI 3.1 document"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ocop-stamp API", "version": "1",
+                 "description": "Registry of OCOP producers, products, recognitions and batches. "
+                                "Authenticate with 'Authorization: Bearer <token>' (ocop-stamp token create EMAIL). "
+                                "Errors are JSON {\"error\", \"fields\"} with a 4xx status."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": schemas},
+        "paths": paths,
+    }
+
+
+@bp.route("/openapi.json")
+@public
+def openapi_json() -> Response:
+    """The OpenAPI document."""
+    return jsonify(document())

@@ -1,0 +1,41 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from . import errors, filters
+from .auth import access
+from .config import instance_path, load_config
+from .context import close_storage
+from .storage import Storage
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the service: config, schema migrations, blueprints, role checks, error pages."""
+    app = Flask("stamp_service", instance_path=str(instance_path()), instance_relative_config=True)
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    load_config(app, test_config)
+
+    # Migrations run at every start, so an upgrade needs no separate step.
+    Storage(app.config["DATABASE"], migrate=True).close()
+    app.teardown_appcontext(close_storage)
+
+    from verify_web import bp as verify_bp
+
+    from .api import bp as api_bp
+    from .portal import bp as portal_bp
+
+    app.register_blueprint(verify_bp)
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(api_bp)
+
+    app.before_request(access.enforce)
+    app.after_request(errors.security_headers)
+    errors.register(app)
+    filters.register(app)
+    access.check_every_route_declares_access(app)
+    return app

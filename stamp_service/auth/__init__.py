@@ -1,0 +1,1 @@
+"""Who is asking: users, password login, API tokens, roles on every route, CSRF on forms."""

@@ -1,0 +1,121 @@
+"""Roles on every route: each view declares who may call it, and a route that declares nothing cannot start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from werkzeug.exceptions import Forbidden
+
+from ..context import get_storage
+from . import csrf, users
+from .users import ROLES
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public"
+# Flask's own static route serves CSS and icons: nothing private lives there.
+BUILTIN_PUBLIC = {"static"}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The signed-in user as the request sees them."""
+
+    user_id: int
+    email: str
+    role: str
+    producer_id: int | None
+    name: str | None = None
+    via_token: bool = False
+
+    @property
+    def scope(self) -> int | None:
+        """The producer this user is limited to (None: sees every producer)."""
+        return self.producer_id if self.role == "producer" else None
+
+
+def roles(*allowed: str) -> Callable[[F], F]:
+    """Declare which roles may call this view (the first thing a reader sees on a route)."""
+    bad = set(allowed) - set(ROLES)
+    if bad or not allowed:
+        raise ValueError(f"unknown roles {bad}")
+
+    def mark(view: F) -> F:
+        view.access = frozenset(allowed)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def public(view: F) -> F:
+    """Declare a view open to anyone, signed in or not."""
+    view.access = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def access_of(app: Flask, endpoint: str) -> frozenset[str] | str | None:
+    """What a route declared: PUBLIC, a set of roles, or None if it declared nothing."""
+    if endpoint in BUILTIN_PUBLIC or endpoint.endswith(".static"):
+        return PUBLIC
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "access", None)
+
+
+def check_every_route_declares_access(app: Flask) -> None:
+    """Refuse to start when any route forgot to say who may call it."""
+    missing = sorted(r.endpoint for r in app.url_map.iter_rules() if access_of(app, r.endpoint) is None)
+    if missing:
+        raise RuntimeError(f"routes without a declared role: {', '.join(missing)}")
+
+
+def is_api_request() -> bool:
+    """Whether this request is for the JSON API (which authenticates by bearer token only)."""
+    return request.path.startswith("/api/")
+
+
+def load_identity() -> Identity | None:
+    """The caller: a bearer token on the API, the session cookie on pages."""
+    storage = get_storage()
+    if is_api_request():
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        user = users.user_for_token(storage, token.strip())
+        via_token = True
+    else:
+        user_id = session.get("user_id")
+        user = storage.get("users", user_id) if isinstance(user_id, int) else None
+        if user is not None and user["disabled"]:
+            user = None
+        via_token = False
+    if user is None:
+        return None
+    return Identity(user["id"], user["email"], user["role"], user["producer_id"], user["name"], via_token)
+
+
+def enforce() -> Any:
+    """before_request: check the route's declared roles and, for signed-in form posts, the CSRF token."""
+    g.identity = None
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: let the 404/405 handlers answer
+        return None
+    access = access_of(current_app, endpoint)
+    if access != PUBLIC or not is_api_request():
+        g.identity = load_identity()
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not is_api_request():
+        csrf.check()
+    if access == PUBLIC:
+        return None
+    identity: Identity | None = g.identity
+    if identity is None:
+        if is_api_request():
+            response = jsonify(error="authentication required: send 'Authorization: Bearer <token>'", fields={})
+            response.status_code = 401
+            response.headers["WWW-Authenticate"] = 'Bearer realm="ocop-stamp"'
+            return response
+        return redirect(url_for("portal.login", next=request.full_path if request.query_string else request.path))
+    if access is None or identity.role not in access:
+        raise Forbidden()
+    return None

@@ -1,0 +1,117 @@
+"""User accounts and API tokens. Passwords are stored hashed (scrypt); tokens only as SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any, Mapping
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..registry.fields import Field, Invalid, Schema, ValidationError
+from ..registry.records import NotFound, Row, merged, save
+from ..storage import Storage
+
+ROLES = ("admin", "producer", "inspector")
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "ocop_"
+# Compared against when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+def check_password(value: str) -> str:
+    """A password long enough to resist guessing."""
+    if len(value) < MIN_PASSWORD:
+        raise Invalid("error.password_short", min=MIN_PASSWORD)
+    if len(value) > 200:
+        raise Invalid("error.too_long", max=200)
+    return value
+
+
+SCHEMA = Schema(
+    "User",
+    (
+        Field("email", "email", required=True, max_length=120),
+        Field("name", max_length=120),
+        Field("role", "choice", required=True, choices=ROLES),
+        Field("producer_id", "integer", minimum=1, description="Required for the producer role, empty otherwise"),
+        Field("password", "string", required=True, max_length=200, check=check_password),
+        Field("disabled", "integer", minimum=0, maximum=1),
+    ),
+)
+
+
+def _check(storage: Storage, values: dict[str, Any], existing: Row | None) -> dict[str, Any]:
+    record = merged(values, existing)
+    if record.get("role") == "producer":
+        if not record.get("producer_id"):
+            raise ValidationError.single("producer_id", "error.producer_required")
+        if storage.get("producers", record["producer_id"]) is None:
+            raise ValidationError.single("producer_id", "error.producer_unknown")
+    elif "role" in values or "producer_id" in values:
+        values["producer_id"] = None
+    if "password" in values:
+        values["password_hash"] = generate_password_hash(values.pop("password"))
+    return values
+
+
+def create(storage: Storage, data: Mapping[str, Any], *, strict: bool = False) -> Row:
+    """Create a user account."""
+    return save(storage, "users", SCHEMA, data, strict=strict, check=_check)
+
+
+def update(storage: Storage, user_id: int, data: Mapping[str, Any], *, strict: bool = False) -> Row:
+    """Change a user's role, producer, name, password or disabled flag (the password only when given)."""
+    data = {k: v for k, v in data.items() if not (k == "password" and not v)}
+    return save(storage, "users", SCHEMA, data, row_id=user_id, strict=strict, check=_check)
+
+
+def get(storage: Storage, user_id: int) -> Row:
+    """One user; raises NotFound."""
+    row = storage.get("users", user_id)
+    if row is None:
+        raise NotFound("user", user_id)
+    return row
+
+
+def by_email(storage: Storage, email: str) -> Row | None:
+    """The user with this e-mail (any case), or None."""
+    return storage.find_one("users", email=email.strip().lower())
+
+
+def authenticate(storage: Storage, email: str, password: str) -> Row | None:
+    """The enabled user whose e-mail and password match, or None."""
+    user = by_email(storage, email) if email else None
+    ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH, password or "")
+    return user if (user and ok and not user["disabled"]) else None
+
+
+def public(user: Row) -> dict[str, Any]:
+    """A user as shown to others: never the password hash."""
+    return {k: v for k, v in user.items() if k != "password_hash"}
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(storage: Storage, user_id: int, label: str | None = None) -> str:
+    """A new bearer token for the user; only its digest is stored, so it is shown once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    storage.insert("api_tokens", {"user_id": user_id, "token_hash": _digest(token), "label": label})
+    return token
+
+
+def user_for_token(storage: Storage, token: str) -> Row | None:
+    """The enabled user a bearer token belongs to, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = storage.find_one("api_tokens", token_hash=_digest(token))
+    if row is None or not hmac.compare_digest(row["token_hash"], _digest(token)):
+        return None
+    user = storage.get("users", row["user_id"])
+    if user is None or user["disabled"]:
+        return None
+    return user
+

@@ -1,0 +1,7 @@
+"""The portal: server-rendered pages for the provincial office, producers and inspectors."""
+
+from flask import Blueprint
+
+bp = Blueprint("portal", __name__)
+
+from . import batches, home, imports, producers, products, recognitions, session_views, users  # noqa: E402,F401

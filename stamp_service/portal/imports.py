@@ -1,0 +1,33 @@
+"""CSV import page: the office uploads its producer or product spreadsheet."""
+
+from __future__ import annotations
+
+from flask import flash, render_template, request
+
+from ..auth.access import roles
+from ..context import get_storage
+from ..i18n import gettext
+from ..registry.csv_import import KINDS, ImportFailed, import_csv
+from . import bp
+
+
+@bp.route("/portal/import", methods=["GET", "POST"])
+@roles("admin")
+def import_page() -> tuple[str, int]:
+    """Upload a CSV of producers or products; all rows are saved or none, with a report per row."""
+    kind = request.values.get("kind", "producers")
+    if kind not in KINDS:
+        kind = "producers"
+    report, errors, status = None, [], 200
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            errors, status = [{"line": 0, "column": None, "message": gettext("import.no_file")}], 400
+        else:
+            try:
+                report = import_csv(get_storage(), kind, upload.read())
+            except ImportFailed as exc:
+                errors, status = [e.as_dict() for e in exc.report.errors], 400
+            else:
+                flash(gettext("import.done", count=len(report.created)), "success")
+    return render_template("portal/import.html", kind=kind, kinds=KINDS, report=report, errors=errors), status

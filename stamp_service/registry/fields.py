@@ -1,0 +1,197 @@
+"""Field schemas: one declaration validates portal forms, JSON bodies and CSV rows, and describes the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+from ..i18n import Message
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Invalid(ValueError):
+    """One value is wrong; carries the message shown beside the field."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.message = Message(key, params)
+
+
+class ValidationError(Exception):
+    """Input was refused; fields maps each wrong field to its message."""
+
+    def __init__(self, fields: Mapping[str, Message], message: Message | None = None) -> None:
+        self.fields = dict(fields)
+        self.message = message or Message("error.invalid_input")
+        super().__init__(f"{self.message.key}: {', '.join(self.fields) or '-'}")
+
+    def render(self, lang: str | None = None) -> dict[str, str]:
+        """Each field's message as text in lang."""
+        return {name: msg.render(lang) for name, msg in self.fields.items()}
+
+    @classmethod
+    def single(cls, field: str, key: str, **params: Any) -> "ValidationError":
+        """A refusal about one field."""
+        return cls({field: Message(key, params)})
+
+
+def parse_date(value: Any) -> dt.date:
+    """A date from ISO YYYY-MM-DD or the Vietnamese DD/MM/YYYY that spreadsheets use."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise Invalid("error.date")
+    text = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text)
+        m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+        if m:
+            return dt.date(int(m[3]), int(m[2]), int(m[1]))
+    except ValueError:
+        pass
+    raise Invalid("error.date")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input field: its type, limits and extra check, and how the API documents it."""
+
+    name: str
+    type: str = "string"  # string | text | integer | date | choice | email
+    required: bool = False
+    max_length: int = 200
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    check: Callable[[Any], Any] | None = None  # returns the normalised value or raises Invalid
+    description: str = ""
+    example: Any = None
+
+    def clean(self, raw: Any) -> Any:
+        """The value converted and checked, None when empty; raises Invalid."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if self.required:
+                raise Invalid("error.required")
+            return None
+        value = self._convert(raw)
+        if self.check is not None:
+            value = self.check(value)
+        return value
+
+    def _convert(self, raw: Any) -> Any:
+        if self.type == "integer":
+            if isinstance(raw, bool):
+                raise Invalid("error.integer")
+            if isinstance(raw, str) and re.fullmatch(r"\s*-?\d{1,15}\s*", raw):
+                raw = int(raw)
+            if not isinstance(raw, int):
+                raise Invalid("error.integer")
+            if self.minimum is not None and raw < self.minimum:
+                raise Invalid("error.minimum", minimum=self.minimum)
+            if self.maximum is not None and raw > self.maximum:
+                raise Invalid("error.maximum", maximum=self.maximum)
+            return raw
+        if self.type == "date":
+            return parse_date(raw).isoformat()
+        if not isinstance(raw, str):
+            raise Invalid("error.string")
+        text = raw.strip() if self.type != "text" else raw.strip().replace("\r\n", "\n")
+        if "\x00" in text:
+            raise Invalid("error.string")
+        if len(text) > self.max_length:
+            raise Invalid("error.too_long", max=self.max_length)
+        if self.type == "choice" and text not in self.choices:
+            raise Invalid("error.choice")
+        if self.type == "email":
+            if not EMAIL_RE.match(text):
+                raise Invalid("error.email")
+            text = text.lower()
+        return text
+
+    def openapi(self) -> dict[str, Any]:
+        """This field as an OpenAPI schema property."""
+        schema: dict[str, Any] = {"type": "integer" if self.type == "integer" else "string"}
+        if self.type == "date":
+            schema["format"] = "date"
+        elif self.type == "email":
+            schema["format"] = "email"
+        elif self.type == "choice":
+            schema["enum"] = list(self.choices)
+        if self.type in ("string", "text", "email", "choice"):
+            schema["maxLength"] = self.max_length
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        if not self.required:
+            schema["nullable"] = True
+        if self.description:
+            schema["description"] = self.description
+        if self.example is not None:
+            schema["example"] = self.example
+        return schema
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The fields of one kind of record."""
+
+    name: str
+    fields: tuple[Field, ...]
+
+    def __getitem__(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Field names in declaration order."""
+        return tuple(f.name for f in self.fields)
+
+    def clean(
+        self, data: Mapping[str, Any], *, partial: bool = False, strict: bool = False, only: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        """Validated values for the fields present (all fields unless partial); raises ValidationError.
+
+        strict refuses names the schema does not know (JSON bodies); forms and CSV files carry extras.
+        """
+        if not isinstance(data, Mapping):
+            raise ValidationError({}, Message("error.body_object"))
+        allowed = set(only) if only is not None else set(self.names)
+        errors: dict[str, Message] = {}
+        if strict:
+            for name in data:
+                if name not in allowed:
+                    errors[str(name)[:50]] = Message("error.unknown_field")
+        cleaned: dict[str, Any] = {}
+        for f in self.fields:
+            if f.name not in allowed or (partial and f.name not in data):
+                continue
+            try:
+                cleaned[f.name] = f.clean(data.get(f.name))
+            except Invalid as exc:
+                errors[f.name] = exc.message
+        if errors:
+            raise ValidationError(errors)
+        return cleaned
+
+    def openapi(self, *, only: Iterable[str] | None = None, partial: bool = False) -> dict[str, Any]:
+        """This schema as an OpenAPI object schema."""
+        fields = [f for f in self.fields if only is None or f.name in set(only)]
+        schema: dict[str, Any] = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {f.name: f.openapi() for f in fields},
+        }
+        required = [f.name for f in fields if f.required]
+        if required and not partial:
+            schema["required"] = required
+        return schema

@@ -1,0 +1,76 @@
+"""The create/update path every registry record shares: validate, check, store, map conflicts to fields."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from ..i18n import Message
+from ..storage import Conflict, Storage, UnknownReference
+from .fields import Schema, ValidationError
+
+Row = dict[str, Any]
+Check = Callable[[Storage, dict[str, Any], Row | None], dict[str, Any]]
+
+
+class NotFound(Exception):
+    """No record with that id (or not one the caller may see)."""
+
+    def __init__(self, kind: str, record_id: Any) -> None:
+        super().__init__(f"{kind} {record_id} not found")
+        self.kind = kind
+        self.record_id = record_id
+        self.message = Message("error.not_found")
+
+
+def save(
+    storage: Storage,
+    table: str,
+    schema: Schema,
+    data: Mapping[str, Any],
+    *,
+    row_id: int | None = None,
+    check: Check | None = None,
+    strict: bool = False,
+    only: tuple[str, ...] | None = None,
+    conflict_field: Mapping[str, str] | None = None,
+) -> Row:
+    """Create (row_id None) or update one record; raises ValidationError, NotFound, never half-writes."""
+    existing = None
+    if row_id is not None:
+        existing = storage.get(table, row_id)
+        if existing is None:
+            raise NotFound(table, row_id)
+    values = schema.clean(data, partial=existing is not None, strict=strict, only=only)
+    with storage.transaction():
+        if check is not None:
+            values = check(storage, values, existing)
+        try:
+            if existing is None:
+                # absent optional fields take the column's default
+                return storage.insert(table, {k: v for k, v in values.items() if v is not None})
+            if "updated_at" in storage_columns(table):
+                values = {**values, "updated_at": _now()}
+            return storage.update(table, existing["id"], values)  # type: ignore[return-value]
+        except Conflict as exc:
+            name = (conflict_field or {}).get(exc.columns[-1], exc.columns[-1])
+            raise ValidationError.single(name, "error.duplicate") from None
+        except UnknownReference:
+            raise ValidationError({}, Message("error.unknown_reference")) from None
+
+
+def storage_columns(table: str) -> frozenset[str]:
+    """The columns a table has."""
+    from ..storage.migrations import TABLES
+
+    return TABLES[table]
+
+
+def merged(values: Mapping[str, Any], existing: Row | None) -> dict[str, Any]:
+    """The record as it will be after the update: existing values overlaid by the new ones."""
+    return {**(existing or {}), **values}
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

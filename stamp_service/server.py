@@ -1,0 +1,14 @@
+"""The production WSGI server (waitress): multi-threaded, pure Python, the same on every platform."""
+
+from __future__ import annotations
+
+from flask import Flask
+from waitress import serve as waitress_serve
+
+DEFAULT_THREADS = 8
+
+
+def serve(app: Flask, host: str, port: int, *, threads: int = DEFAULT_THREADS) -> None:
+    """Serve the app until interrupted."""
+    waitress_serve(app, host=host, port=port, threads=threads, ident="ocop-stamp",
+                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 64 * 1024)

@@ -1,0 +1,217 @@
+"""Storage: the one module that speaks SQL. Views and the registry call these methods, never the database.
+
+The embedded back end is SQLite through sqlite-utils (WAL, foreign keys on). A PostgreSQL back end would
+implement the same small surface: transaction, insert, update, get, find, find_one, count, migrate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from typing import Any, Iterator, Mapping, Sequence
+
+import sqlite_utils
+
+from .errors import Conflict, StorageError, UnknownReference
+from .migrations import MIGRATIONS, TABLES
+
+__all__ = ["Storage", "StorageError", "Conflict", "UnknownReference"]
+
+Row = dict[str, Any]
+
+
+class Storage:
+    """A connection to the service's database."""
+
+    def __init__(self, path: str, *, migrate: bool = False) -> None:
+        self.db = sqlite_utils.Database(path)
+        self.db.conn.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA busy_timeout = 10000")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+        if migrate:
+            self.migrate()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    # -- schema -------------------------------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database has not seen yet; return their names."""
+        applied: list[str] = []
+        with self.transaction():
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL"
+                " DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
+            )
+            done = {r[0] for r in self.db.execute("SELECT name FROM _migrations").fetchall()}
+            for name, statements in MIGRATIONS:
+                if name in done:
+                    continue
+                for sql in statements:
+                    self.db.execute(sql)
+                self.db.execute("INSERT INTO _migrations (name) VALUES (?)", [name])
+                applied.append(name)
+        return applied
+
+    def migrations_applied(self) -> list[str]:
+        """Names of the migrations this database has, oldest first."""
+        return [r[0] for r in self.db.execute("SELECT name FROM _migrations ORDER BY rowid").fetchall()]
+
+    def pragma(self, name: str) -> Any:
+        """Read one PRAGMA value (for health checks and tests)."""
+        if not name.replace("_", "").isalpha():
+            raise ValueError(name)
+        return self.db.execute(f"PRAGMA {name}").fetchone()[0]
+
+    # -- transactions -------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Storage"]:
+        """All writes inside commit together or not at all; nested blocks become savepoints."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield self
+            return
+        # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
+        # failing with "database is locked" when a read transaction tries to upgrade.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    # -- rows ---------------------------------------------------------------------------------------------------
+
+    def insert(self, table: str, values: Mapping[str, Any]) -> Row:
+        """Insert one row and return it as stored."""
+        cols = _columns(table, values)
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+        with self.transaction():
+            cursor = self._write(table, sql, [values[c] for c in cols])
+            return self.get(table, cursor.lastrowid)  # type: ignore[return-value]
+
+    def update(self, table: str, row_id: int, values: Mapping[str, Any]) -> Row | None:
+        """Change some columns of one row; return the row, or None if there is no such row."""
+        if not values:
+            return self.get(table, row_id)
+        cols = _columns(table, values)
+        sql = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?"
+        with self.transaction():
+            self._write(table, sql, [values[c] for c in cols] + [row_id])
+            return self.get(table, row_id)
+
+    def update_where(self, table: str, values: Mapping[str, Any], **where: Any) -> int:
+        """Change columns of every row matching where; return how many rows changed."""
+        cols = _columns(table, values)
+        clause, params = _where(table, where)
+        sql = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in cols)}{clause}"
+        with self.transaction():
+            return self._write(table, sql, [values[c] for c in cols] + params).rowcount
+
+    def delete(self, table: str, row_id: int) -> bool:
+        """Delete one row; return whether it existed."""
+        _table(table)
+        with self.transaction():
+            return self._write(table, f"DELETE FROM {table} WHERE id = ?", [row_id]).rowcount > 0
+
+    def get(self, table: str, row_id: Any) -> Row | None:
+        """One row by id, or None."""
+        return self.find_one(table, id=row_id)
+
+    def find_one(self, table: str, **where: Any) -> Row | None:
+        """The first row matching where, or None."""
+        rows = self.find(table, limit=1, **where)
+        return rows[0] if rows else None
+
+    def find(
+        self,
+        table: str,
+        *,
+        order_by: str | Sequence[str] = "id",
+        limit: int | None = None,
+        offset: int = 0,
+        **where: Any,
+    ) -> list[Row]:
+        """Rows matching where (column=value, column=[values] for IN, column=None for IS NULL)."""
+        clause, params = _where(table, where)
+        order = ", ".join(_order(table, o) for o in ([order_by] if isinstance(order_by, str) else order_by))
+        sql = f"SELECT * FROM {table}{clause} ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [int(limit), int(offset)]
+        return [dict(r) for r in self.db.execute(sql, params).fetchall()]
+
+    def count(self, table: str, **where: Any) -> int:
+        """How many rows match where."""
+        clause, params = _where(table, where)
+        return self.db.execute(f"SELECT count(*) FROM {table}{clause}", params).fetchone()[0]
+
+    def _write(self, table: str, sql: str, params: list[Any]) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity_error(table, exc) from None
+
+
+def _table(table: str) -> frozenset[str]:
+    try:
+        return TABLES[table]
+    except KeyError:
+        raise ValueError(f"unknown table {table!r}") from None
+
+
+def _columns(table: str, values: Mapping[str, Any]) -> list[str]:
+    allowed = _table(table)
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValueError(f"unknown columns for {table}: {sorted(unknown)}")
+    return list(values)
+
+
+def _order(table: str, order: str) -> str:
+    column, _, direction = order.partition(" ")
+    if column not in _table(table) or direction.upper() not in ("", "ASC", "DESC"):
+        raise ValueError(f"bad order {order!r}")
+    return order
+
+
+def _where(table: str, where: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    allowed = _table(table)
+    parts: list[str] = []
+    params: list[Any] = []
+    for column, value in where.items():
+        if column not in allowed:
+            raise ValueError(f"unknown column {table}.{column}")
+        if value is None:
+            parts.append(f"{column} IS NULL")
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            values = list(value)
+            if not values:
+                parts.append("0")
+                continue
+            parts.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+        else:
+            parts.append(f"{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(parts) if parts else ""), params
+
+
+def _integrity_error(table: str, exc: sqlite3.IntegrityError) -> StorageError:
+    text = str(exc)
+    if text.startswith("UNIQUE constraint failed:"):
+        columns = [c.strip().split(".")[-1] for c in text.split(":", 1)[1].split(",")]
+        return Conflict(table, columns)
+    if "FOREIGN KEY" in text:
+        return UnknownReference(table)
+    return StorageError(f"{table}: {text}")

@@ -1,0 +1,116 @@
+"""The schema, as an ordered list of migrations applied at start-up. Never edit a released step: add one."""
+
+from __future__ import annotations
+
+NOW = "(strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    (
+        "0001_registry",
+        [
+            f"""CREATE TABLE producers (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                type TEXT NOT NULL CHECK (type IN ('enterprise', 'cooperative', 'cooperative_group', 'household')),
+                id_type TEXT CHECK (id_type IN ('tax_code', 'personal_id', 'other')),
+                id_value TEXT,
+                address TEXT,
+                commune_code TEXT NOT NULL,
+                province_code TEXT NOT NULL,
+                phone TEXT,
+                email TEXT,
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                updated_at TEXT NOT NULL DEFAULT {NOW},
+                CHECK ((id_type IS NULL) = (id_value IS NULL))
+            )""",
+            "CREATE UNIQUE INDEX producers_identifier ON producers (id_type, id_value) WHERE id_value IS NOT NULL",
+            f"""CREATE TABLE products (
+                id INTEGER PRIMARY KEY,
+                producer_id INTEGER NOT NULL REFERENCES producers (id),
+                name TEXT NOT NULL,
+                product_group TEXT NOT NULL,
+                gtin TEXT,
+                description TEXT,
+                image TEXT,
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                updated_at TEXT NOT NULL DEFAULT {NOW}
+            )""",
+            "CREATE UNIQUE INDEX products_gtin ON products (gtin) WHERE gtin IS NOT NULL",
+            "CREATE INDEX products_producer ON products (producer_id)",
+            f"""CREATE TABLE recognitions (
+                id INTEGER PRIMARY KEY,
+                product_id INTEGER NOT NULL REFERENCES products (id),
+                decision_number TEXT NOT NULL,
+                decision_date TEXT NOT NULL,
+                issuing_body TEXT NOT NULL,
+                level TEXT NOT NULL CHECK (level IN ('district', 'province', 'national')),
+                stars INTEGER NOT NULL CHECK (stars BETWEEN 3 AND 5),
+                valid_from TEXT NOT NULL,
+                valid_until TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'valid' CHECK (status IN ('valid', 'revoked', 'superseded')),
+                revoked_at TEXT,
+                revocation_reason TEXT,
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                CHECK (valid_until > valid_from)
+            )""",
+            "CREATE INDEX recognitions_product ON recognitions (product_id)",
+            f"""CREATE TABLE users (
+                id INTEGER PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                name TEXT,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('admin', 'producer', 'inspector')),
+                producer_id INTEGER REFERENCES producers (id),
+                disabled INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                CHECK ((role = 'producer') = (producer_id IS NOT NULL))
+            )""",
+            f"""CREATE TABLE batches (
+                id INTEGER PRIMARY KEY,
+                product_id INTEGER NOT NULL REFERENCES products (id),
+                lot TEXT NOT NULL,
+                production_date TEXT NOT NULL,
+                expiry_date TEXT,
+                quantity INTEGER NOT NULL CHECK (quantity > 0),
+                origin_commune_code TEXT NOT NULL,
+                origin_province_code TEXT NOT NULL,
+                notes TEXT,
+                created_by INTEGER REFERENCES users (id),
+                recalled_at TEXT,
+                recall_reason TEXT,
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                UNIQUE (product_id, lot)
+            )""",
+            "CREATE INDEX batches_product ON batches (product_id)",
+            f"""CREATE TABLE api_tokens (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users (id),
+                token_hash TEXT NOT NULL UNIQUE,
+                label TEXT,
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                last_used_at TEXT
+            )""",
+        ],
+    ),
+]
+
+# Columns each table has after all migrations: storage refuses any other name, so no caller can
+# smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
+TABLES: dict[str, frozenset[str]] = {
+    "producers": frozenset(
+        "id name type id_type id_value address commune_code province_code phone email created_at updated_at".split()
+    ),
+    "products": frozenset(
+        "id producer_id name product_group gtin description image created_at updated_at".split()
+    ),
+    "recognitions": frozenset(
+        "id product_id decision_number decision_date issuing_body level stars valid_from valid_until status"
+        " revoked_at revocation_reason created_at".split()
+    ),
+    "users": frozenset("id email name password_hash role producer_id disabled created_at".split()),
+    "batches": frozenset(
+        "id product_id lot production_date expiry_date quantity origin_commune_code origin_province_code notes"
+        " created_by recalled_at recall_reason created_at".split()
+    ),
+    "api_tokens": frozenset("id user_id token_hash label created_at last_used_at".split()),
+}
