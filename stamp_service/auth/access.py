@@ -96,7 +96,7 @@ def load_identity() -> Identity | None:
 
 
 def enforce() -> Any:
-    """before_request: check the route's declared roles and, for signed-in form posts, the CSRF token."""
+    """before_request: check the route's declared roles, then (form posts) the CSRF token."""
     g.identity = None
     endpoint = request.endpoint
     if endpoint is None:  # no route matched: let the 404/405 handlers answer
@@ -104,18 +104,22 @@ def enforce() -> Any:
     access = access_of(current_app, endpoint)
     if access != PUBLIC or not is_api_request():
         g.identity = load_identity()
+    if access != PUBLIC:
+        identity: Identity | None = g.identity
+        if identity is None:
+            return _sign_in_first()
+        if access is None or identity.role not in access:
+            raise Forbidden()
     if request.method not in ("GET", "HEAD", "OPTIONS") and not is_api_request():
         csrf.check()
-    if access == PUBLIC:
-        return None
-    identity: Identity | None = g.identity
-    if identity is None:
-        if is_api_request():
-            response = jsonify(error="authentication required: send 'Authorization: Bearer <token>'", fields={})
-            response.status_code = 401
-            response.headers["WWW-Authenticate"] = 'Bearer realm="ocop-stamp"'
-            return response
-        return redirect(url_for("portal.login", next=request.full_path if request.query_string else request.path))
-    if access is None or identity.role not in access:
-        raise Forbidden()
     return None
+
+
+def _sign_in_first() -> Any:
+    """401 with a Bearer challenge on the API; the login page (coming back here after) elsewhere."""
+    if is_api_request():
+        response = jsonify(error="authentication required: send 'Authorization: Bearer <token>'", fields={})
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="ocop-stamp"'
+        return response
+    return redirect(url_for("portal.login", next=request.full_path if request.query_string else request.path))

@@ -42,7 +42,7 @@ def login() -> Response | tuple[str, int]:
         error = gettext("login.failed")
     if g.identity is not None and request.method == "GET":
         return redirect(url_for("portal.home"))
-    return render_template("portal/login.html", email=email, error=error), 401 if error else 200
+    return render_template("portal/login.html", email=email, error=error), 400 if error else 200
 
 
 @bp.route("/logout", methods=["POST"])

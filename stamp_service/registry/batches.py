@@ -62,8 +62,9 @@ def create(
     strict: bool = False,
 ) -> Row:
     """Create a batch (of the given producer's products only, when producer_id is set)."""
-    return save(storage, "batches", SCHEMA, data, strict=strict, check=_checker(producer_id, user_id),
-                conflict_field={"lot": "lot"})
+    row = save(storage, "batches", SCHEMA, data, strict=strict, check=_checker(producer_id, user_id),
+               conflict_field={"lot": "lot"})
+    return get(storage, row["id"])
 
 
 def update(
@@ -72,8 +73,9 @@ def update(
     """Correct a batch's details (its product cannot change)."""
     get(storage, batch_id, producer_id=producer_id)
     only = tuple(n for n in SCHEMA.names if n != "product_id")
-    return save(storage, "batches", SCHEMA, data, row_id=batch_id, strict=strict, only=only,
-                check=_checker(producer_id, None), conflict_field={"lot": "lot"})
+    save(storage, "batches", SCHEMA, data, row_id=batch_id, strict=strict, only=only,
+         check=_checker(producer_id, None), conflict_field={"lot": "lot"})
+    return get(storage, batch_id)
 
 
 def get(storage: Storage, batch_id: int, *, producer_id: int | None = None) -> Row:

@@ -1,0 +1,138 @@
+"""The role matrix: every route, every method, five callers. The table below is the specification; a route
+missing from it fails the test, so no route can be added without deciding who may call it."""
+
+from __future__ import annotations
+
+import pytest
+
+PUBLIC = "public"
+ALL = {"admin", "inspector", "producer"}
+# "producer" alone means: a producer may call it, and only for its own records (producer B gets 404 on A's).
+ACCESS: dict[str, object] = {
+    "static": PUBLIC,
+    "verify_web.index": PUBLIC,
+    "verify_web.health": PUBLIC,
+    "portal.login": PUBLIC,
+    "portal.set_language": PUBLIC,
+    "portal.product_image": PUBLIC,
+    "portal.logout": ALL,
+    "portal.home": ALL,
+    "portal.producer_list": {"admin", "inspector"},
+    "portal.producer_new": {"admin"},
+    "portal.producer_detail": ALL,
+    "portal.producer_edit": {"admin"},
+    "portal.product_list": ALL,
+    "portal.product_new": {"admin"},
+    "portal.product_detail": ALL,
+    "portal.product_edit": {"admin"},
+    "portal.recognition_new": {"admin"},
+    "portal.recognition_revoke": {"admin"},
+    "portal.batch_list": ALL,
+    "portal.batch_new": {"admin", "producer"},
+    "portal.batch_detail": ALL,
+    "portal.batch_edit": {"admin", "producer"},
+    "portal.user_list": {"admin"},
+    "portal.user_new": {"admin"},
+    "portal.user_edit": {"admin"},
+    "portal.import_page": {"admin"},
+    "api.openapi_json": PUBLIC,
+    "api.province_list": PUBLIC,
+    "api.province_communes": PUBLIC,
+    "api.commune_get": PUBLIC,
+    "api.me": ALL,
+    "api.import_file": {"admin"},
+    "api.recognition_revoke": {"admin"},
+    **{f"api.{r}_{op}": ALL for r in ("producers", "products", "recognitions", "batches") for op in ("list", "get")},
+    **{f"api.{r}_{op}": {"admin"} for r in ("producers", "products", "recognitions") for op in ("create", "update")},
+    "api.batches_create": {"admin", "producer"},
+    "api.batches_update": {"admin", "producer"},
+    **{f"api.users_{op}": {"admin"} for op in ("list", "get", "create", "update")},
+}
+# Routes where producer B asking for producer A's record must get 404 (it exists, but is not theirs).
+OWNED = {
+    "portal.producer_detail", "portal.product_detail", "portal.batch_detail", "portal.batch_edit",
+    "api.producers_get", "api.products_get", "api.recognitions_get", "api.batches_get", "api.batches_update",
+}
+CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin")
+
+
+def _url(rule, world) -> str:
+    """The rule's URL with ids of producer A's records."""
+    values = {}
+    for arg in rule.arguments:
+        if arg == "record_id":
+            kind = rule.endpoint.split(".")[1].split("_")[0]
+            values[arg] = {"producers": world.producer_a, "products": world.product_a, "recognitions": world.recognition_a,
+                           "recognition": world.recognition_a, "batches": world.batch_a,
+                           "users": world.users["producer_a"]}[kind]
+        else:
+            values[arg] = {"producer_id": world.producer_a, "product_id": world.product_a, "batch_id": world.batch_a,
+                           "rec_id": world.recognition_a, "user_id": world.users["producer_a"], "code": "22",
+                           "kind": "producers", "filename": "portal.css"}[arg]
+    return rule.build(values, append_unknown=False)[1]
+
+
+def _cases(app):
+    # signing out ends the session, so it goes last
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint == "portal.logout", r.rule)):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(ACCESS), f"routes missing from ACCESS: {endpoints - set(ACCESS)}; stale: {set(ACCESS) - endpoints}"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_role_matrix(app, world, login, api, caller):
+    role = {"producer_a": "producer", "producer_b": "producer"}.get(caller, caller)
+    session = login(None if caller == "anonymous" else caller)
+    call_api = api(None if caller == "anonymous" else caller)
+    checked = 0
+    for rule, method in _cases(app):
+        url = _url(rule, world)
+        is_api = url.startswith("/api/")
+        if is_api:
+            response = call_api(method, url)
+        elif method == "GET":
+            response = session.get(url)
+        else:
+            response = session.post(url)
+        status = response.status_code
+        allowed = ACCESS[rule.endpoint]
+        where = f"{caller} {method} {url} -> {status}"
+        assert status < 500, where
+        if allowed == PUBLIC:
+            assert status not in (401, 403), where
+            assert "/login?next" not in response.headers.get("Location", ""), where
+        elif caller == "anonymous":
+            if is_api:
+                assert status == 401 and response.is_json and "error" in response.get_json(), where
+            else:
+                assert status == 302 and "/login" in response.headers["Location"], where
+        elif role not in allowed:
+            assert status == 403, where
+        elif caller == "producer_b" and rule.endpoint in OWNED:
+            assert status == 404, where
+        else:
+            assert status not in (401, 403, 404), where
+            if method == "GET":
+                assert status == 200, where
+        checked += 1
+    assert checked == sum(1 for _ in _cases(app))
+
+
+def test_unknown_role_declaration_is_refused():
+    from stamp_service.auth.access import roles
+
+    with pytest.raises(ValueError):
+        roles("superuser")
+
+
+def test_a_route_without_declared_roles_stops_start_up(app):
+    from stamp_service.auth.access import check_every_route_declares_access
+
+    app.add_url_rule("/forgotten", "forgotten", lambda: "x")
+    with pytest.raises(RuntimeError, match="forgotten"):
+        check_every_route_declares_access(app)
