@@ -33,7 +33,10 @@ HEADERS = {
         "name": ["ten chu the", "ten", "chu the", "ten co so"],
         "type": ["loai hinh", "loai chu the", "loai"],
         "id_type": ["loai ma", "loai dinh danh"],
-        "id_value": ["ma so thue", "mst", "ma dinh danh", "so cccd", "identifier"],
+        "id_value": ["ma dinh danh", "identifier"],
+        # a column named for one kind of identifier says its type too
+        "tax_code": ["ma so thue", "mst"],
+        "personal_id": ["so cccd", "cccd", "so can cuoc"],
         "address": ["dia chi"],
         "commune_code": ["ma xa", "ma don vi hanh chinh", "commune"],
         "phone": ["dien thoai", "so dien thoai", "sdt"],
@@ -158,7 +161,12 @@ def _choices(record: dict[str, str]) -> dict[str, str]:
 
 
 def _producer_row(storage: Storage, record: dict[str, str]) -> int:
-    return producers.create(storage, _choices(record))["id"]
+    record = _choices(record)
+    for id_type in ("tax_code", "personal_id"):
+        value = record.pop(id_type, "")
+        if value and not record.get("id_value"):
+            record["id_type"], record["id_value"] = id_type, value
+    return producers.create(storage, record)["id"]
 
 
 def _product_row(storage: Storage, record: dict[str, str]) -> int:

@@ -90,7 +90,7 @@ class Field:
                 raise Invalid("error.integer")
             if isinstance(raw, str) and re.fullmatch(r"\s*-?\d{1,15}\s*", raw):
                 raw = int(raw)
-            if not isinstance(raw, int):
+            if not isinstance(raw, int) or abs(raw) > 2**53:  # also keeps JSON clients' numbers exact
                 raise Invalid("error.integer")
             if self.minimum is not None and raw < self.minimum:
                 raise Invalid("error.minimum", minimum=self.minimum)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Mapping
 
 from ..i18n import Message
-from ..storage import Conflict, Storage, UnknownReference
+from ..storage import Conflict, MissingValue, Storage, StorageError, UnknownReference
 from .fields import Schema, ValidationError
 
+log = logging.getLogger(__name__)
 Row = dict[str, Any]
 Check = Callable[[Storage, dict[str, Any], Row | None], dict[str, Any]]
 
@@ -54,8 +56,14 @@ def save(
         except Conflict as exc:
             name = (conflict_field or {}).get(exc.columns[-1], exc.columns[-1])
             raise ValidationError.single(name, "error.duplicate") from None
+        except MissingValue as exc:
+            raise ValidationError.single(exc.column, "error.required") from None
         except UnknownReference:
             raise ValidationError({}, Message("error.unknown_reference")) from None
+        except StorageError as exc:
+            # a database rule our validation did not catch first: still the caller's input, so a 400
+            log.warning("refused by the database: %s", exc)
+            raise ValidationError({}, Message("error.invalid_input")) from None
 
 
 def storage_columns(table: str) -> frozenset[str]:

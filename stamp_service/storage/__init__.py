@@ -12,10 +12,10 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
-from .errors import Conflict, StorageError, UnknownReference
+from .errors import Conflict, MissingValue, StorageError, UnknownReference
 from .migrations import MIGRATIONS, TABLES
 
-__all__ = ["Storage", "StorageError", "Conflict", "UnknownReference"]
+__all__ = ["Storage", "StorageError", "Conflict", "MissingValue", "UnknownReference"]
 
 Row = dict[str, Any]
 
@@ -149,18 +149,32 @@ class Storage:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
+        if not _in_range(params):
+            return []  # no row can hold a number SQLite cannot store
         return [dict(r) for r in self.db.execute(sql, params).fetchall()]
 
     def count(self, table: str, **where: Any) -> int:
         """How many rows match where."""
         clause, params = _where(table, where)
+        if not _in_range(params):
+            return 0
         return self.db.execute(f"SELECT count(*) FROM {table}{clause}", params).fetchone()[0]
 
     def _write(self, table: str, sql: str, params: list[Any]) -> sqlite3.Cursor:
+        if not _in_range(params):
+            raise StorageError(f"{table}: a number is out of range")
         try:
             return self.db.execute(sql, params)
         except sqlite3.IntegrityError as exc:
             raise _integrity_error(table, exc) from None
+
+
+INT64 = 2**63 - 1
+
+
+def _in_range(params: list[Any]) -> bool:
+    """Whether every integer parameter fits SQLite's 64-bit INTEGER."""
+    return all(-INT64 - 1 <= p <= INT64 for p in params if isinstance(p, int))
 
 
 def _table(table: str) -> frozenset[str]:
@@ -214,4 +228,6 @@ def _integrity_error(table: str, exc: sqlite3.IntegrityError) -> StorageError:
         return Conflict(table, columns)
     if "FOREIGN KEY" in text:
         return UnknownReference(table)
+    if text.startswith("NOT NULL constraint failed:"):
+        return MissingValue(table, text.rsplit(".", 1)[-1].strip())
     return StorageError(f"{table}: {text}")

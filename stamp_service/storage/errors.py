@@ -22,3 +22,12 @@ class UnknownReference(StorageError):
     def __init__(self, table: str) -> None:
         super().__init__(f"{table}: refers to a row that does not exist")
         self.table = table
+
+
+class MissingValue(StorageError):
+    """A column that must have a value was given none."""
+
+    def __init__(self, table: str, column: str) -> None:
+        super().__init__(f"{table}.{column} needs a value")
+        self.table = table
+        self.column = column
