@@ -14,10 +14,11 @@ Verification policy (why things are the way they are):
 * Checks run in this order: structure (:class:`MalformedMessage`), key id
   (:class:`UnknownKey`), algorithm (:class:`UnsupportedAlgorithm`), algorithm against key
   type (:class:`KeyMismatch`), signature (:class:`BadSignature`).
-* The algorithm is taken from the protected header only. An ``alg`` that sits only in the
-  unprotected header is unauthenticated (RFC 9052 section 3.1 says it MUST be protected when
-  possible) and is refused with :class:`UnsupportedAlgorithm`. Our own stamps always protect
-  it; the EU DCC test vector CO20, which its authors mark valid, is refused for this reason.
+* The algorithm is taken from the protected header, else from the unprotected one (the EU DCC
+  vector CO20, marked valid, has it only there). An unprotected ``alg`` is not authenticated,
+  but it cannot be abused here: each supported key type allows exactly one algorithm, so the
+  key pins it and a mismatching ``alg`` fails as :class:`KeyMismatch`. Our own stamps always
+  protect it.
 * The key id is taken from the protected header when it is there, else from the unprotected
   header. A label present in both buckets is tolerated (real-world signers do this) and the
   protected value wins, so a wrong protected kid cannot be "rescued" by the unprotected one.
@@ -242,6 +243,8 @@ def decode_sign1(message: bytes) -> Sign1:
 
     alg = _label(protected, _LABEL_ALG)
     if alg is _MISSING:
+        alg = _label(unprotected, _LABEL_ALG)
+    if alg is _MISSING:
         alg = None
     # bool is an int subclass, but a CBOR true is not an algorithm id.
     elif isinstance(alg, bool) or not isinstance(alg, (int, str)):
@@ -279,10 +282,6 @@ def verify_sign1(message: bytes, keys: Mapping[bytes, PublicKey]) -> bytes:
 
     alg = msg.alg
     if alg is None:
-        if _label(msg.unprotected, _LABEL_ALG) is not _MISSING:
-            raise UnsupportedAlgorithm(
-                "The stamp's algorithm is not in its protected header, so it is not trusted."
-            )
         raise UnsupportedAlgorithm("The stamp does not name its signature algorithm.")
     if alg not in _NAME_BY_ALG:
         raise UnsupportedAlgorithm(
