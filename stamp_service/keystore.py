@@ -5,7 +5,7 @@ Each key lives in the store directory as two files named after its kid:
 * ``<kid_hex>.key``  - the private key, PKCS#8 PEM, encrypted with the passphrase;
 * ``<kid_hex>.json`` - the public JWK and the key's metadata (status, issuing window).
 
-The kid is the first 8 bytes of the RFC 7638 JWK thumbprint of the public key, so
+The kid is the first 4 bytes of the RFC 7638 JWK thumbprint of the public key, so
 anyone holding the public key can recompute it and a published kid cannot be
 re-pointed at a different key.
 
@@ -39,7 +39,7 @@ PrivateKey = Union[ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey]
 
 ALGS = ("EdDSA", "ES256")
 STATUSES = ("active", "retired", "revoked")
-KID_LENGTH = 8
+KID_LENGTH = 4  # bytes: every byte counts in a stamp that must fit a version-8 QR; the signature still binds the key
 
 # alg -> (kty, crv) of its JWK; the only key types we sign or accept.
 _ALG_KEY_TYPE = {"EdDSA": ("OKP", "Ed25519"), "ES256": ("EC", "P-256")}
@@ -126,14 +126,14 @@ def b64url_decode(text: str) -> bytes:
 
 
 def parse_kid(text: str) -> bytes:
-    """Parse a kid typed by an operator: 16 hex digits or unpadded base64url."""
+    """Parse a kid typed by an operator: 8 hex digits or unpadded base64url."""
     text = text.strip()
     try:
         kid = bytes.fromhex(text) if len(text) == 2 * KID_LENGTH else b64url_decode(text)
     except ValueError:
         kid = b""
     if len(kid) != KID_LENGTH:
-        raise KeyNotFound(f"{text!r} is not a key id (16 hex digits or 11 base64url characters)")
+        raise KeyNotFound(f"{text!r} is not a key id (8 hex digits or 6 base64url characters)")
     return kid
 
 
@@ -280,7 +280,7 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> bytes:
 
 
 def kid_for_public_key(public_key: PublicKey) -> bytes:
-    """The kid of a public key: the first 8 bytes of its JWK thumbprint."""
+    """The kid of a public key: the first KID_LENGTH bytes of its JWK thumbprint."""
     return jwk_thumbprint(public_jwk(public_key))[:KID_LENGTH]
 
 
@@ -462,6 +462,10 @@ class KeyStore:
         if not info.window_contains(_now()):
             raise KeyNotUsable(f"key {info.kid_hex} is outside its issuing window and may not sign stamps")
         return info, self._load_private_key(info)
+
+    def records(self) -> dict[bytes, PublicKeyRecord]:
+        """Every key's public record (metadata and public key) by kid: what a verifier needs."""
+        return {record.kid: record for record in self._records()}
 
     def public_keys(self) -> dict[bytes, PublicKey]:
         """Every key's public key by kid, whatever its status (check it with check_issued_within)."""

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from stamp_service import keystore as ks
 from stamp_service.keystore import (
+    KID_LENGTH,
     DamagedKeyFile,
     InvalidJwks,
     InvalidKeyInfo,
@@ -72,7 +73,7 @@ def test_generate_list_get(store: KeyStore, alg: str) -> None:
     info = store.generate(alg)
     assert info.alg == alg
     assert info.status == "active"
-    assert len(info.kid) == 8
+    assert len(info.kid) == KID_LENGTH
     assert info.kid_hex == info.kid.hex()
     assert b64url_decode(info.kid_b64) == info.kid
     assert info.not_after is None and info.revoked_at is None
@@ -109,7 +110,7 @@ def test_list_is_sorted_by_not_before_and_empty_store(tmp_path: Path) -> None:
 def test_get_unknown_kid(store: KeyStore) -> None:
     store.generate()
     with pytest.raises(KeyNotFound):
-        store.get(b"\x00" * 8)
+        store.get(b"\x00" * KID_LENGTH)
     with pytest.raises(KeyNotFound):
         store.get(b"short")
 
@@ -285,7 +286,7 @@ def test_passphrase_never_shown(store: KeyStore) -> None:
     info = store.generate()
     errors: list[KeyStoreError] = []
     for action in (
-        lambda: store.signing_key(b"\x01" * 8),
+        lambda: store.signing_key(b"\x01" * KID_LENGTH),
         lambda: store.revoke(info.kid, ""),
         lambda: KeyStore(store.path, PASSPHRASE + "x").signing_key(info.kid),
     ):
@@ -393,7 +394,7 @@ def test_signing_key_refuses_keys_outside_their_window(store: KeyStore) -> None:
 def make_info(**overrides) -> KeyInfo:
     t = datetime(2025, 1, 1, tzinfo=UTC)
     fields = dict(
-        kid=b"\x01" * 8, alg="EdDSA", status="active", not_before=t, not_after=t + day(365), created_at=t
+        kid=b"\x01" * KID_LENGTH, alg="EdDSA", status="active", not_before=t, not_after=t + day(365), created_at=t
     )
     fields.update(overrides)
     return KeyInfo(**fields)
@@ -404,7 +405,7 @@ def make_info(**overrides) -> KeyInfo:
     [
         {"status": "expired"},
         {"alg": "RS256"},
-        {"kid": b"\x01" * 7},
+        {"kid": b"\x01" * (KID_LENGTH - 1)},
         {"not_after": datetime(2025, 1, 1, tzinfo=UTC)},
         {"not_after": datetime(2024, 1, 1, tzinfo=UTC)},
         {"not_before": datetime(2025, 1, 1)},
@@ -462,13 +463,13 @@ def test_rfc8037_ed25519_thumbprint() -> None:
     assert b64url_encode(jwk_thumbprint(jwk)) == expected
     # Members outside the required set do not change the thumbprint.
     assert b64url_encode(jwk_thumbprint({**jwk, "kid": "anything", "alg": "EdDSA"})) == expected
-    # The same key as a key object: the kid is the first 8 bytes of that thumbprint.
+    # The same key as a key object: the kid is the first KID_LENGTH bytes of that thumbprint.
     public_key = ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(x))
-    assert kid_for_public_key(public_key) == b64url_decode(expected)[:8]
+    assert kid_for_public_key(public_key) == b64url_decode(expected)[:KID_LENGTH]
     # RFC 8037 Appendix A.1's private key d gives this same public key.
     d = b64url_decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")
     private_key = ed25519.Ed25519PrivateKey.from_private_bytes(d)
-    assert kid_for_public_key(private_key.public_key()) == b64url_decode(expected)[:8]
+    assert kid_for_public_key(private_key.public_key()) == b64url_decode(expected)[:KID_LENGTH]
 
 
 def test_ec_thumbprint_uses_rfc7638_member_order() -> None:
@@ -478,7 +479,7 @@ def test_ec_thumbprint_uses_rfc7638_member_order() -> None:
     y = b64url_encode(numbers.y.to_bytes(32, "big"))
     # Written out by hand from RFC 7638 section 3.2, independent of the module.
     canonical = '{"crv":"P-256","kty":"EC","x":"' + x + '","y":"' + y + '"}'
-    assert kid_for_public_key(public_key) == hashlib.sha256(canonical.encode()).digest()[:8]
+    assert kid_for_public_key(public_key) == hashlib.sha256(canonical.encode()).digest()[:KID_LENGTH]
 
 
 # ----------------------------------------------------------------------- JWKS

@@ -1,0 +1,55 @@
+"""Signing a stamp and verifying one: verification returns the verified stamp or raises a StampError."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .. import cose
+from ..keystore import KeyInfo, KeyNotUsable, PublicKeyRecord, check_issued_within
+from .claims import StampClaims
+from .codec import parse_stamp_url, stamp_url
+from .errors import InvalidSignature, KeyRevoked, MalformedStamp, UnknownKey
+
+
+@dataclass(frozen=True)
+class VerifiedStamp:
+    """A stamp whose signature checked out with a key of ours that was valid when it was issued."""
+
+    claims: StampClaims
+    key: KeyInfo
+    host: str | None
+
+
+def sign_stamp(claims: StampClaims, private_key: cose.PrivateKey, key: KeyInfo, host: str) -> str:
+    """The QR text for these claims, signed with the given key."""
+    message = cose.sign1(claims.to_cbor(), private_key, key.kid, alg=key.alg, tag=True)
+    return stamp_url(message, host)
+
+
+def verify_stamp(text: str, keys: Mapping[bytes, PublicKeyRecord]) -> VerifiedStamp:
+    """Check a scanned QR text against our public keys; raises MalformedStamp, UnknownKey, KeyRevoked or
+    InvalidSignature."""
+    host, message = parse_stamp_url(text)
+    try:
+        parsed = cose.decode_sign1(message)
+        record = keys.get(parsed.kid) if parsed.kid is not None else None
+        if record is None:
+            raise UnknownKey()
+        payload = cose.verify_sign1(message, {record.kid: record.public_key})
+    except cose.MalformedMessage as exc:
+        raise MalformedStamp(exc.message) from None
+    except cose.UnsupportedAlgorithm as exc:
+        raise MalformedStamp(exc.message) from None
+    except cose.UnknownKey:
+        raise UnknownKey() from None
+    except cose.BadSignature:
+        raise InvalidSignature() from None
+    claims = StampClaims.from_cbor(payload)
+    if record.info.status == "revoked":
+        raise KeyRevoked()
+    try:
+        check_issued_within(record.info, claims.issued_at)
+    except KeyNotUsable:
+        raise UnknownKey("the stamp claims an issue time outside its signing key's validity") from None
+    return VerifiedStamp(claims=claims, key=record.info, host=host)
