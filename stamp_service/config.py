@@ -20,7 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "KEY_DIR": "keys",  # relative to the instance folder
     "KEY_PASSPHRASE": None,
     "DEVELOPMENT": False,
-    "PUBLIC_HOST": "localhost:8000",
+    "PUBLIC_HOST": "localhost:8000",  # the host printed in every stamp's URL
+    "ISSUER": "VN",  # issuer id in every stamp (1-8 of A-Z 0-9 -), e.g. the province office's code
     "DEFAULT_LANGUAGE": "vi",
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,  # uploads (CSV, product images) larger than this get a 413
     "MAX_IMAGE_PIXELS": 4096 * 4096,

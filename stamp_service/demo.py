@@ -164,3 +164,17 @@ def saved_logins(instance: Path) -> dict[str, str]:
         return json.loads((instance / LOGINS_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return {}
+
+
+def write_demo_passphrase(instance: Path) -> str:
+    """Give a demo instance a random key passphrase in its config.toml (mode 0600); production sets it otherwise."""
+    from .config import CONFIG_FILE
+
+    passphrase = secrets.token_urlsafe(24)
+    path = instance / CONFIG_FILE
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(existing + "# Demo only: in production give the passphrase through OCOP_STAMP_KEY_PASSPHRASE.\n"
+                 f'KEY_PASSPHRASE = "{passphrase}"\n')
+    return passphrase

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from .auth.access import is_api_request
 from .auth.csrf import CSRFError
 from .i18n import gettext
+from .keystore import KeyStoreError
 from .registry.fields import ValidationError
 from .registry.records import NotFound
 
@@ -76,8 +77,15 @@ def _not_found(exc: NotFound) -> Response:
     return error_response(404, exc.message.render())
 
 
+def _keystore(exc: KeyStoreError) -> Response:
+    # A configuration problem on our side (no passphrase, no active key): say so, never with key material.
+    log.error("key store: %s", exc.message)
+    return error_response(503, gettext("error.signing_unavailable", reason=exc.message))
+
+
 def register(app: Flask) -> None:
     """Install the error handlers."""
+    app.register_error_handler(KeyStoreError, _keystore)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ValidationError, _validation)
     app.register_error_handler(NotFound, _not_found)

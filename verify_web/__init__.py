@@ -22,3 +22,15 @@ def index() -> str:
 def health() -> Response:
     """Liveness for load balancers: answers without touching the database."""
     return jsonify(status="ok")
+
+
+@bp.route("/.well-known/jwks.json")
+@public
+def jwks() -> Response:
+    """Our public keys (kid, status, issuing window) for offline verifiers; never cached past a revocation."""
+    from stamp_service.signing_keys import keystore
+
+    response = jsonify(keystore().jwks())
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

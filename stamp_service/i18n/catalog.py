@@ -218,4 +218,17 @@ CATALOG: dict[str, tuple[str, str]] = {
     "error.http_413": ("Tệp hoặc nội dung quá lớn.", "The file or body is too large."),
     "error.http_415": ("Định dạng nội dung không được hỗ trợ.", "Unsupported content type."),
     "error.http_500": ("Đã có lỗi phía máy chủ. Vui lòng thử lại sau.", "Something went wrong on our side. Please try again later."),
+    # issuing
+    "error.run_count": ("Số tem phải từ 1 đến {max}.", "The number of stamps must be 1 to {max}."),
+    "error.serial_outside_run": ("Số sê-ri phải nằm trong đợt phát hành ({first}–{last}).",
+                                 "The serial must be inside the run ({first}-{last})."),
+    "error.range_order": ("Số sê-ri cuối phải lớn hơn hoặc bằng số đầu.", "The last serial must not be before the first."),
+    "issue.batch_recalled": ("Lô này đã bị thu hồi: không thể phát hành tem.", "This batch is recalled: no stamps can be issued."),
+    "issue.certificate_not_valid": ("Sản phẩm không có giấy chứng nhận OCOP còn hiệu lực (trạng thái: {status}): không thể phát hành tem.",
+                                    "The product has no valid OCOP certificate (status: {status}): no stamps can be issued."),
+    "issue.serials_exhausted": ("Đã hết số sê-ri.", "No serial numbers are left."),
+    "issue.too_large": ("Tem sẽ cần mã QR phiên bản {version} với tên miền {host}: hãy rút ngắn PUBLIC_HOST.",
+                        "Stamps would need QR version {version} with host {host}: shorten PUBLIC_HOST."),
+    "issue.already_recalled": ("Lô đã bị thu hồi trước đó.", "The batch was already recalled."),
+    "error.signing_unavailable": ("Chưa thể ký tem: {reason}", "Stamps cannot be signed now: {reason}"),
 }

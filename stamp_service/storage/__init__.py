@@ -160,6 +160,24 @@ class Storage:
             return 0
         return self.db.execute(f"SELECT count(*) FROM {table}{clause}", params).fetchone()[0]
 
+    def max_value(self, table: str, column: str) -> Any:
+        """The largest value of a column (None for an empty table)."""
+        if column not in _table(table):
+            raise ValueError(f"unknown column {table}.{column}")
+        return self.db.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]
+
+    def find_covering(self, table: str, low: str, high: str, value: int, **where: Any) -> list[Row]:
+        """Rows whose [low, high] column range contains value (newest id first), e.g. the run of a serial."""
+        allowed = _table(table)
+        if low not in allowed or high not in allowed:
+            raise ValueError(f"unknown columns {low}, {high}")
+        clause, params = _where(table, where)
+        params = [value, value] + params
+        if not _in_range(params):
+            return []
+        sql = f"SELECT * FROM {table} WHERE {low} <= ? AND {high} >= ?{clause.replace(' WHERE ', ' AND ', 1)}"
+        return [dict(r) for r in self.db.execute(sql + " ORDER BY id DESC", params).fetchall()]
+
     def _write(self, table: str, sql: str, params: list[Any]) -> sqlite3.Cursor:
         if not _in_range(params):
             raise StorageError(f"{table}: a number is out of range")

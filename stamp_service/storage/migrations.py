@@ -94,6 +94,49 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ),
 ]
 
+MIGRATIONS.append(
+    (
+        "0002_stamp_runs",
+        [
+            # One row per issuing run, never per stamp: a run is a serial range plus the claims every stamp of
+            # it shares, so any stamp's QR text can be derived again from the run and its serial.
+            f"""CREATE TABLE runs (
+                id INTEGER PRIMARY KEY,
+                batch_id INTEGER NOT NULL REFERENCES batches (id),
+                first_serial INTEGER NOT NULL UNIQUE,
+                last_serial INTEGER NOT NULL UNIQUE,
+                initial_state TEXT NOT NULL CHECK (initial_state IN ('active', 'inactive')),
+                issuer TEXT NOT NULL,
+                issued_at TEXT NOT NULL,
+                kid TEXT NOT NULL,
+                product_id INTEGER NOT NULL,
+                stars INTEGER NOT NULL,
+                origin_commune_code TEXT NOT NULL,
+                production_date TEXT NOT NULL,
+                expiry_date TEXT,
+                certificate_valid_until TEXT NOT NULL,
+                created_by INTEGER REFERENCES users (id),
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                CHECK (last_serial >= first_serial AND first_serial > 0)
+            )""",
+            "CREATE INDEX runs_batch ON runs (batch_id)",
+            # Activation and voiding change ranges of serials; the newest change covering a serial wins.
+            f"""CREATE TABLE range_states (
+                id INTEGER PRIMARY KEY,
+                run_id INTEGER NOT NULL REFERENCES runs (id),
+                first_serial INTEGER NOT NULL,
+                last_serial INTEGER NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('active', 'inactive', 'void')),
+                note TEXT,
+                changed_by INTEGER REFERENCES users (id),
+                changed_at TEXT NOT NULL DEFAULT {NOW},
+                CHECK (last_serial >= first_serial)
+            )""",
+            "CREATE INDEX range_states_run ON range_states (run_id)",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
@@ -113,4 +156,9 @@ TABLES: dict[str, frozenset[str]] = {
         " created_by recalled_at recall_reason created_at".split()
     ),
     "api_tokens": frozenset("id user_id token_hash label created_at last_used_at".split()),
+    "runs": frozenset(
+        "id batch_id first_serial last_serial initial_state issuer issued_at kid product_id stars origin_commune_code"
+        " production_date expiry_date certificate_valid_until created_by created_at".split()
+    ),
+    "range_states": frozenset("id run_id first_serial last_serial state note changed_by changed_at".split()),
 }

@@ -11,11 +11,15 @@ import click
 from flask import Flask
 from flask.cli import ScriptInfo
 
-from .auth import users
-from .context import get_storage
-from .registry import batches as batch_registry
-from .registry.csv_import import KINDS, ImportFailed, import_csv
-from .registry.fields import ValidationError
+from ..auth import users
+from ..config import CONFIG_FILE
+from ..demo import write_demo_passphrase
+from ..keystore import KeyStoreError
+from ..signing_keys import keystore
+from ..context import get_storage
+from ..registry import batches as batch_registry
+from ..registry.csv_import import KINDS, ImportFailed, import_csv
+from ..registry.fields import ValidationError
 
 
 def _app(ctx: click.Context) -> Flask:
@@ -26,7 +30,7 @@ def _app(ctx: click.Context) -> Flask:
     if isinstance(root.obj, ScriptInfo):
         root.obj = root.obj.load_app()
         return root.obj
-    from .app import create_app
+    from ..app import create_app
 
     root.obj = create_app()
     return root.obj
@@ -63,18 +67,37 @@ def init(ctx: click.Context, demo: bool) -> None:
         click.echo(f"Database: {app.config['DATABASE']} (schema: {', '.join(storage.migrations_applied())})")
         if demo:
             _ensure_demo(app)
+        else:
+            _ensure_signing_key(app)
 
 
 def _ensure_demo(app: Flask) -> dict[str, str]:
     """Load the demo unless the database already has data; return the demo logins."""
-    from . import demo as demo_data
+    from .. import demo as demo_data
 
     instance = Path(app.instance_path)
+    if not app.config.get("KEY_PASSPHRASE") and not app.config.get("DEVELOPMENT"):
+        app.config["KEY_PASSPHRASE"] = write_demo_passphrase(instance)
+        click.echo(f"Demo key passphrase written to {instance / CONFIG_FILE} (set OCOP_STAMP_KEY_PASSPHRASE in production).")
+    _ensure_signing_key(app)
     storage = get_storage()
     if storage.count("users") == 0:
         demo_data.load(storage, instance)
         click.echo("Demo data loaded.")
     return demo_data.saved_logins(instance)
+
+
+def _ensure_signing_key(app: Flask) -> None:
+    """Create the first signing key if there is no active one (needs KEY_PASSPHRASE, or development mode)."""
+    store = keystore(app)
+    try:
+        if any(k.status == "active" for k in store.list()):
+            return
+        info = store.generate()
+    except KeyStoreError as exc:
+        click.echo(f"No signing key yet: {exc.message}", err=True)
+        return
+    click.echo(f"Signing key created: {info.kid_hex} ({info.alg}), encrypted in {store.path}")
 
 
 @cli.command()
@@ -84,7 +107,7 @@ def _ensure_demo(app: Flask) -> dict[str, str]:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     """Serve the portal, API and verification pages with the production WSGI server (waitress)."""
-    from .server import serve as run
+    from ..server import serve as run
 
     app = _app(ctx)
     click.echo(f"Serving on http://{host}:{port}/ (instance {app.instance_path})")
@@ -97,7 +120,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
 @click.pass_context
 def demo(ctx: click.Context, host: str, port: int) -> None:
     """Set up demo data if needed, print the URL and demo logins, then serve."""
-    from .server import serve as run
+    from ..server import serve as run
 
     app = _app(ctx)
     with app.app_context():
@@ -230,6 +253,9 @@ def import_command(ctx: click.Context, kind: str, file: Path, as_json: bool) -> 
         click.echo(json.dumps({"ok": True, "created": report.created}))
     else:
         click.echo(f"Imported {len(report.created)} {kind} from {file.name}.")
+
+
+from . import stamps  # noqa: E402,F401  (registers the stamp commands on cli)
 
 
 def main() -> Any:

@@ -1,0 +1,288 @@
+"""Stamp commands: signing keys, issuing runs, printing codes, range states, recalls and offline verification."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from ..context import get_storage
+from ..keystore import ALGS, KeyInfo, KeyStoreError, load_jwks, parse_kid
+from ..registry import places
+from ..registry.fields import ValidationError
+from ..registry.records import NotFound
+from ..signing_keys import keystore
+from ..stamps import issuing
+from ..stamps.errors import StampError
+from ..stamps.signing import verify_stamp
+from . import _app, _fail, _validation_text, cli
+
+
+def _key_dict(info: KeyInfo) -> dict[str, Any]:
+    return {"kid": info.kid_hex, "alg": info.alg, "status": info.status,
+            "not_before": info.not_before.isoformat(), "not_after": info.not_after.isoformat() if info.not_after else None,
+            "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None}
+
+
+def _run_dict(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: run[k] for k in ("id", "batch_id", "first_serial", "last_serial", "count", "initial_state", "kid",
+                                "issued_at", "product_id", "stars")}
+
+
+def _keystore_or_fail(app: Flask):
+    try:
+        return keystore(app)
+    except KeyStoreError as exc:  # pragma: no cover - construction does not read files
+        _fail(exc.message)
+
+
+@cli.group()
+def keys() -> None:
+    """Manage signing keys (kept encrypted in the instance folder's keys/; see keys/README.md)."""
+
+
+@keys.command("generate")
+@click.option("--alg", type=click.Choice(ALGS), default="EdDSA", show_default=True, help="Signature algorithm.")
+@click.option("--json", "as_json", is_flag=True, help="Print the key as JSON.")
+@click.pass_context
+def keys_generate(ctx: click.Context, alg: str, as_json: bool) -> None:
+    """Create a new active signing key (encrypted with KEY_PASSPHRASE)."""
+    try:
+        info = keystore(_app(ctx)).generate(alg)
+    except KeyStoreError as exc:
+        _fail(exc.message)
+    click.echo(json.dumps(_key_dict(info)) if as_json else f"Created {info.alg} key {info.kid_hex} (active)")
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def keys_list(ctx: click.Context, as_json: bool) -> None:
+    """List signing keys with their status and issuing window."""
+    try:
+        infos = keystore(_app(ctx)).list()
+    except KeyStoreError as exc:
+        _fail(exc.message)
+    if as_json:
+        click.echo(json.dumps([_key_dict(i) for i in infos]))
+        return
+    for i in infos:
+        until = i.not_after.isoformat() if i.not_after else "open"
+        click.echo(f"{i.kid_hex}  {i.alg:<6} {i.status:<8} {i.not_before.isoformat()} .. {until}")
+
+
+@keys.command("rotate")
+@click.option("--alg", type=click.Choice(ALGS), default="EdDSA", show_default=True, help="Algorithm of the new key.")
+@click.pass_context
+def keys_rotate(ctx: click.Context, alg: str) -> None:
+    """Create a new active key and retire the current one (its stamps stay valid)."""
+    try:
+        info = keystore(_app(ctx)).rotate(alg)
+    except KeyStoreError as exc:
+        _fail(exc.message)
+    click.echo(f"New active key {info.kid_hex}; previous keys retired")
+
+
+@keys.command("retire")
+@click.argument("kid")
+@click.pass_context
+def keys_retire(ctx: click.Context, kid: str) -> None:
+    """Stop a key signing new stamps; stamps it already signed stay valid."""
+    try:
+        info = keystore(_app(ctx)).retire(parse_kid(kid))
+    except KeyStoreError as exc:
+        _fail(exc.message)
+    click.echo(f"Key {info.kid_hex} retired")
+
+
+@keys.command("revoke")
+@click.argument("kid")
+@click.option("--reason", required=True, help="Why (kept in the key's metadata, not published).")
+@click.pass_context
+def keys_revoke(ctx: click.Context, kid: str, reason: str) -> None:
+    """Revoke a key: every stamp it signed reads key-revoked from then on."""
+    try:
+        info = keystore(_app(ctx)).revoke(parse_kid(kid), reason)
+    except KeyStoreError as exc:
+        _fail(exc.message)
+    click.echo(f"Key {info.kid_hex} revoked")
+
+
+@cli.command()
+@click.argument("batch_id", type=int)
+@click.option("--count", required=True, type=int, help=f"How many stamps (1-{issuing.MAX_RUN:,}).")
+@click.option("--inactive", is_flag=True, help="Issue as not activated (chưa kích hoạt) until `ocop-stamp activate`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@click.pass_context
+def issue(ctx: click.Context, batch_id: int, count: int, inactive: bool, as_json: bool) -> None:
+    """Allocate a run of serials for a batch; its QR texts come from `ocop-stamp codes RUN_ID`."""
+    app = _app(ctx)
+    with app.app_context():
+        try:
+            run = issuing.issue_run(get_storage(), keystore(app), batch_id, count, active=not inactive,
+                                    issuer=app.config["ISSUER"], host=app.config["PUBLIC_HOST"])
+        except NotFound:
+            _fail(f"no batch {batch_id}")
+        except ValidationError as exc:
+            _fail(_validation_text(exc))
+        except KeyStoreError as exc:
+            _fail(exc.message)
+        run = issuing.get_run(get_storage(), run["id"])
+    if as_json:
+        click.echo(json.dumps(_run_dict(run)))
+    else:
+        click.echo(f"Run {run['id']}: serials {run['first_serial']}-{run['last_serial']} ({run['count']} stamps, "
+                   f"{run['initial_state']}) for batch {batch_id}")
+
+
+@cli.command()
+@click.option("--batch", "batch_id", type=int, help="Only this batch's runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def runs(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
+    """List issuing runs, newest first."""
+    with _app(ctx).app_context():
+        rows = issuing.list_runs(get_storage(), batch_id=batch_id)
+    if as_json:
+        click.echo(json.dumps([_run_dict(r) for r in rows]))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:>5}  batch {r['batch_id']:<5} serials {r['first_serial']}-{r['last_serial']}  "
+                   f"{r['count']} stamps  {r['initial_state']}  key {r['kid']}")
+
+
+def _run_or_fail(run_id: int) -> dict[str, Any]:
+    try:
+        return issuing.get_run(get_storage(), run_id)
+    except NotFound:
+        _fail(f"no run {run_id}")
+        raise  # unreachable: _fail exits
+
+
+@cli.command()
+@click.argument("run_id", type=int)
+@click.option("--from", "first", type=int, help="First serial (default: the run's first).")
+@click.option("--to", "last", type=int, help="Last serial (default: the run's last).")
+@click.pass_context
+def codes(ctx: click.Context, run_id: int, first: int | None, last: int | None) -> None:
+    """Print one QR text per line for a run (for other printing systems)."""
+    app = _app(ctx)
+    with app.app_context():
+        run = _run_or_fail(run_id)
+        try:
+            for _serial, text in issuing.codes(run, keystore(app), app.config["PUBLIC_HOST"], first, last):
+                click.echo(text)
+        except ValidationError as exc:
+            _fail(_validation_text(exc))
+        except KeyStoreError as exc:
+            _fail(exc.message)
+
+
+def _state_command(ctx: click.Context, run_id: int, state: str, first: int | None, last: int | None,
+                   note: str | None) -> None:
+    with _app(ctx).app_context():
+        storage = get_storage()
+        run = _run_or_fail(run_id)
+        try:
+            change = issuing.set_state(storage, run, state, first, last, note=note)
+        except ValidationError as exc:
+            _fail(_validation_text(exc))
+    click.echo(f"Run {run_id}: serials {change['first_serial']}-{change['last_serial']} are now {state}")
+
+
+@cli.command()
+@click.argument("run_id", type=int)
+@click.option("--from", "first", type=int, help="First serial (default: the whole run).")
+@click.option("--to", "last", type=int, help="Last serial.")
+@click.pass_context
+def activate(ctx: click.Context, run_id: int, first: int | None, last: int | None) -> None:
+    """Activate stamps that have been applied to products (kích hoạt)."""
+    _state_command(ctx, run_id, "active", first, last, None)
+
+
+@cli.command()
+@click.argument("run_id", type=int)
+@click.option("--from", "first", type=int, help="First serial (default: the whole run).")
+@click.option("--to", "last", type=int, help="Last serial.")
+@click.option("--reason", help="Why (spoiled sheet, lost roll...).")
+@click.pass_context
+def void(ctx: click.Context, run_id: int, first: int | None, last: int | None, reason: str | None) -> None:
+    """Void spoiled or lost stamps: they read as void on every scan."""
+    _state_command(ctx, run_id, "void", first, last, reason)
+
+
+@cli.command()
+@click.argument("batch_id", type=int)
+@click.option("--reason", required=True, help="Why the batch is recalled (shown to shoppers).")
+@click.pass_context
+def recall(ctx: click.Context, batch_id: int, reason: str) -> None:
+    """Recall a batch (thu hồi lô): all its stamps read recalled from the next scan."""
+    with _app(ctx).app_context():
+        try:
+            issuing.recall(get_storage(), batch_id, reason)
+        except NotFound:
+            _fail(f"no batch {batch_id}")
+        except ValidationError as exc:
+            _fail(_validation_text(exc))
+    click.echo(f"Batch {batch_id} recalled")
+
+
+def _offline_keys(jwks: Path | None) -> dict:
+    """Public keys from a JWKS file, or from the instance's key store (no database, no passphrase)."""
+    if jwks is not None:
+        try:
+            return load_jwks(json.loads(jwks.read_text(encoding="utf-8")))
+        except (ValueError, KeyStoreError) as exc:
+            _fail(f"{jwks}: {getattr(exc, 'message', exc)}")
+    from ..config import instance_path, load_config
+
+    app = Flask("stamp_service", instance_path=str(instance_path()))
+    load_config(app, None)
+    try:
+        return keystore(app).records()
+    except KeyStoreError as exc:
+        _fail(exc.message)
+        raise
+
+
+@cli.command()
+@click.argument("code", nargs=-1, required=True)
+@click.option("--jwks", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Public keys as a JWKS file (e.g. saved from /.well-known/jwks.json); default: the instance's keys.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
+def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool) -> None:
+    """Check stamps offline (signature, key, issue time): one line per code, exit 1 if any fails. '-' reads stdin."""
+    keys_by_kid = _offline_keys(jwks)
+    texts = [line.strip() for c in code for line in (sys.stdin if c == "-" else [c]) if line.strip()]
+    results, failed = [], 0
+    for text in texts:
+        try:
+            stamp = verify_stamp(text, keys_by_kid)
+        except StampError as exc:
+            failed += 1
+            results.append({"code": text, "ok": False, "verdict": exc.verdict, "reason": exc.message})
+            continue
+        claims = stamp.claims.as_dict()
+        commune = places.commune(stamp.claims.origin_commune)
+        claims["origin"] = commune.display("vi") if commune else None
+        results.append({"code": text, "ok": True, "verdict": "signature-valid", "kid": stamp.key.kid_hex,
+                        "key_status": stamp.key.status, "claims": claims})
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False))
+    else:
+        for r in results:
+            if r["ok"]:
+                c = r["claims"]
+                click.echo(f"OK   serial {c['serial']} product {c['product_id']} batch {c['batch_id']} {c['stars']}★ "
+                           f"origin {c['origin'] or c['origin_commune_code']} made {c['production_date']}"
+                           f"{' expires ' + c['expiry_date'] if c['expiry_date'] else ''} "
+                           f"certificate until {c['certificate_valid_until']} issued {c['issued_at']} "
+                           f"key {r['kid']} ({r['key_status']})")
+            else:
+                click.echo(f"FAIL {r['verdict']}: {r['reason']}  [{r['code'][:40]}{'…' if len(r['code']) > 40 else ''}]")
+    if failed:
+        sys.exit(1)
