@@ -12,6 +12,7 @@ ACCESS: dict[str, object] = {
     "static": PUBLIC,
     "verify_web.index": PUBLIC,
     "verify_web.health": PUBLIC,
+    "verify_web.jwks": PUBLIC,
     "portal.login": PUBLIC,
     "portal.set_language": PUBLIC,
     "portal.product_image": PUBLIC,

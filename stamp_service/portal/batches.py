@@ -34,7 +34,7 @@ def batch_new():
     product_rows = products.list_all(storage, producer_id=scope)
     initial = {"product_id": request.args.get("product_id", ""), "production_date": dt.date.today().isoformat()}
     if scope is not None:
-        initial["commune_code"] = producers.get(storage, scope)["commune_code"]
+        initial["origin_commune_code"] = producers.get(storage, scope)["commune_code"]
     return form_page(
         "portal/batch_form.html",
         within_province(
