@@ -17,8 +17,11 @@ from stamp_service.context import get_storage
 from stamp_service.media import store_image
 from stamp_service.portal.products import media_folder
 from stamp_service.registry import batches, producers, products, recognitions
+from stamp_service.signing_keys import keystore
+from stamp_service.stamps import issuing
 
 PASSWORD = "correct horse battery"
+KEY_PASSPHRASE = "test-only key passphrase"
 
 
 @dataclass
@@ -32,6 +35,7 @@ class World:
     recognition_a: int
     batch_a: int
     batch_b: int
+    run_a: int
     users: dict[str, int]
     tokens: dict[str, str]
 
@@ -55,6 +59,7 @@ def build_world(app) -> World:
         image = store_image(_png(), media_folder(), max_pixels=10**7)
         products.set_image(s, prod_a["id"], image)
         today = dt.date.today()
+        keystore(app).generate()
         rec_a = recognitions.create(s, {"product_id": prod_a["id"], "stars": 4, "level": "province",
                                         "issuing_body": "UBND tỉnh Quảng Ninh", "decision_number": "1/QĐ-UBND",
                                         "decision_date": (today - dt.timedelta(days=100)).isoformat()})
@@ -62,6 +67,7 @@ def build_world(app) -> World:
                                 "quantity": 100})
         bb = batches.create(s, {"product_id": prod_b["id"], "lot": "B-001", "production_date": today.isoformat(),
                                 "quantity": 50})
+        run_a = issuing.issue_run(s, keystore(app), ba["id"], 20, issuer="VN", host=app.config["PUBLIC_HOST"])
         ids, tokens = {}, {}
         for name, role, producer in (("admin", "admin", None), ("inspector", "inspector", None),
                                      ("producer_a", "producer", pa["id"]), ("producer_b", "producer", pb["id"])):
@@ -69,14 +75,15 @@ def build_world(app) -> World:
                                    "password": PASSWORD})
             ids[name] = row["id"]
             tokens[name] = users.create_token(s, row["id"], "tests")
-        return World(pa["id"], pb["id"], prod_a["id"], prod_b["id"], rec_a["id"], ba["id"], bb["id"], ids, tokens)
+        return World(pa["id"], pb["id"], prod_a["id"], prod_b["id"], rec_a["id"], ba["id"], bb["id"], run_a["id"], ids,
+                     tokens)
 
 
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     """The service on a fresh instance folder in tmp_path, with the test world loaded."""
     monkeypatch.setenv("OCOP_STAMP_HOME", str(tmp_path / "instance"))
-    application = create_app({"TESTING": True, "PUBLIC_HOST": "tem.example.vn"})
+    application = create_app({"TESTING": True, "PUBLIC_HOST": "tem.example.vn", "KEY_PASSPHRASE": KEY_PASSPHRASE})
     application.world = build_world(application)
     return application
 

@@ -45,6 +45,13 @@ ACCESS: dict[str, object] = {
     "api.recognition_revoke": {"admin"},
     **{f"api.{r}_{op}": ALL for r in ("producers", "products", "recognitions", "batches") for op in ("list", "get")},
     **{f"api.{r}_{op}": {"admin"} for r in ("producers", "products", "recognitions") for op in ("create", "update")},
+    "api.run_create": {"admin", "producer"},
+    "api.run_list": ALL,
+    "api.run_get": ALL,
+    "api.run_codes": {"admin", "producer"},
+    "api.run_activate": {"admin", "producer"},
+    "api.run_void": {"admin", "producer"},
+    "api.batch_recall": {"admin"},
     "api.batches_create": {"admin", "producer"},
     "api.batches_update": {"admin", "producer"},
     **{f"api.users_{op}": {"admin"} for op in ("list", "get", "create", "update")},
@@ -53,6 +60,7 @@ ACCESS: dict[str, object] = {
 OWNED = {
     "portal.producer_detail", "portal.product_detail", "portal.batch_detail", "portal.batch_edit",
     "api.producers_get", "api.products_get", "api.recognitions_get", "api.batches_get", "api.batches_update",
+    "api.run_create", "api.run_get", "api.run_codes", "api.run_activate", "api.run_void",
 }
 CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin")
 
@@ -69,7 +77,7 @@ def _url(rule, world) -> str:
         else:
             values[arg] = {"producer_id": world.producer_a, "product_id": world.product_a, "batch_id": world.batch_a,
                            "rec_id": world.recognition_a, "user_id": world.users["producer_a"], "code": "22",
-                           "kind": "producers", "filename": "portal.css"}[arg]
+                           "kind": "producers", "filename": "portal.css", "run_id": world.run_a}[arg]
     return rule.build(values, append_unknown=False)[1]
 
 

@@ -82,6 +82,42 @@ def document() -> dict[str, Any]:
         "responses": {"201": {"description": "Imported: ids created"},
                       "400": {"description": "Nothing imported: errors per line and column"},
                       **_error_responses(401, 403, 413)}}}
+    run_id = [{"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    range_body = {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
+        "from": {"type": "integer"}, "to": {"type": "integer"}, "reason": {"type": "string"}}}}}}
+    run_schema = {"type": "object", "properties": {k: {"type": "integer"} for k in (
+        "id", "batch_id", "first_serial", "last_serial", "count", "product_id", "stars")} | {
+        "initial_state": {"enum": ["active", "inactive"]}, "kid": {"type": "string"}, "issued_at": {"type": "string"}}}
+    paths["/api/v1/batches/{batch_id}/runs"] = {"post": {
+        "summary": "Issue a run of stamps for a batch", "tags": ["stamps"], "description": _roles(("admin", "producer")),
+        "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["count"], "properties": {
+                "count": {"type": "integer", "minimum": 1, "maximum": 1000000},
+                "active": {"type": "boolean", "description": "false: stamps read 'not activated' until activated"}}}}}},
+        "responses": {"201": {"description": "The run", "content": {"application/json": {"schema": run_schema}}},
+                      **_error_responses(400, 401, 403, 404)}}}
+    paths["/api/v1/runs"] = {"get": {"summary": "List runs", "tags": ["stamps"], "description": _roles(("admin", "inspector", "producer")),
+                                     "responses": {"200": {"description": "Runs, newest first"}, **_error_responses(401)}}}
+    paths["/api/v1/runs/{run_id}"] = {"get": {"summary": "One run", "tags": ["stamps"], "parameters": run_id,
+                                              "description": _roles(("admin", "inspector", "producer")),
+                                              "responses": {"200": {"description": "The run", "content": {"application/json": {"schema": run_schema}}},
+                                                            **_error_responses(401, 403, 404)}}}
+    paths["/api/v1/runs/{run_id}/codes"] = {"get": {
+        "summary": "The run's QR texts, one per line", "tags": ["stamps"], "description": _roles(("admin", "producer")),
+        "parameters": run_id + [{"name": n, "in": "query", "schema": {"type": "integer"}} for n in ("from", "to")],
+        "responses": {"200": {"description": "text/plain, one QR text per line", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      **_error_responses(400, 401, 403, 404)}}}
+    for action, text in (("activate", "Activate a range of a run"), ("void", "Void a range of a run")):
+        paths[f"/api/v1/runs/{{run_id}}/{action}"] = {"post": {
+            "summary": text, "tags": ["stamps"], "description": _roles(("admin", "producer")), "parameters": run_id,
+            "requestBody": range_body, "responses": {"200": {"description": "The state change"}, **_error_responses(400, 401, 403, 404)}}}
+    paths["/api/v1/batches/{batch_id}/recall"] = {"post": {
+        "summary": "Recall a batch", "tags": ["stamps"], "description": _roles(("admin",)),
+        "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
+        "responses": {"200": {"description": "The recalled batch"}, **_error_responses(400, 401, 403, 404)}}}
     paths["/api/v1/me"] = {"get": {"summary": "The token's user", "tags": ["auth"], "description": _roles(("admin", "inspector", "producer")),
                                    "responses": {"200": {"description": "The user"}, **_error_responses(401)}}}
     for path, summary in (("/api/v1/provinces", "The 34 provinces"),
