@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_LANGUAGE": "vi",
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,  # uploads (CSV, product images) larger than this get a 413
     "MAX_IMAGE_PIXELS": 4096 * 4096,
+    "COPY_RULES": {},  # copy-detection thresholds that differ from the defaults (docs/copy-detection.md)
+    "PROXY_COUNT": 0,  # reverse proxies in front of us whose X-Forwarded-For is trusted
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,

@@ -11,6 +11,8 @@ from .auth import csrf
 from .i18n import LANGUAGES, current_language, gettext
 from .registry import places
 
+VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
+
 
 def place(code: str | None) -> str:
     """A commune code shown as 'Xã X, Tỉnh Y' (or the code itself if unknown)."""
@@ -27,6 +29,17 @@ def date(value: str | None) -> str:
     except ValueError:
         return value
     return day.strftime("%d/%m/%Y") if current_language() == "vi" else day.isoformat()
+
+
+def datetime_local(value: str | None) -> str:
+    """A stored UTC time shown in Vietnam's time (UTC+7): 23/11/2026 14:05."""
+    if not value:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(VIETNAM)
+    except ValueError:
+        return value
+    return moment.strftime("%d/%m/%Y %H:%M") if current_language() == "vi" else moment.strftime("%Y-%m-%d %H:%M")
 
 
 def label(kind: str, value: Any) -> str:
@@ -52,4 +65,4 @@ def register(app: Flask) -> None:
         label=label,
         identity=lambda: g.get("identity"),
     )
-    app.jinja_env.filters.update(date=date, place=place, options=options)
+    app.jinja_env.filters.update(date=date, datetime=datetime_local, place=place, options=options)

@@ -47,3 +47,19 @@ def store_image(stream: IO[bytes], folder: Path, *, max_pixels: int) -> str:
         tmp.write_bytes(encoded)
         os.replace(tmp, target)
     return name
+
+
+THUMB_SIDE = 192
+
+
+def thumbnail(folder: Path, name: str) -> str:
+    """The small copy of a stored image (made once, beside it), for light pages."""
+    small = name.replace(".jpg", f"-{THUMB_SIDE}.jpg")
+    target = folder / small
+    if not target.exists():
+        with Image.open(folder / name) as img:
+            img = ImageOps.fit(img.convert("RGB"), (THUMB_SIDE, THUMB_SIDE))
+            tmp = folder / f".{small}.{os.getpid()}.tmp"
+            img.save(tmp, "JPEG", quality=70, optimize=True)
+            os.replace(tmp, target)
+    return small

@@ -13,6 +13,12 @@ ACCESS: dict[str, object] = {
     "verify_web.index": PUBLIC,
     "verify_web.health": PUBLIC,
     "verify_web.jwks": PUBLIC,
+    "verify_web.static": PUBLIC,
+    "verify_web.stamp": PUBLIC,
+    "verify_web.typed": PUBLIC,
+    "verify_web.report": PUBLIC,
+    "portal.product_thumbnail": PUBLIC,
+    "api.verify": PUBLIC,
     "portal.login": PUBLIC,
     "portal.set_language": PUBLIC,
     "portal.product_image": PUBLIC,
@@ -77,7 +83,8 @@ def _url(rule, world) -> str:
         else:
             values[arg] = {"producer_id": world.producer_a, "product_id": world.product_a, "batch_id": world.batch_a,
                            "rec_id": world.recognition_a, "user_id": world.users["producer_a"], "code": "22",
-                           "kind": "producers", "filename": "portal.css", "run_id": world.run_a}[arg]
+                           "kind": "producers", "filename": "portal.css", "run_id": world.run_a, "short": "S",
+                           "payload": "123"}[arg]
     return rule.build(values, append_unknown=False)[1]
 
 

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from ..auth.access import public, roles
 from ..context import get_storage
-from ..media import store_image
+from ..media import store_image, thumbnail
 from ..registry import batches, producers, products, recognitions
 from ..registry.fields import Invalid, ValidationError
 from . import bp
@@ -101,6 +101,19 @@ def product_edit(product_id: int):
         producers=producers.list_all(storage),
         product=product,
     )
+
+
+@bp.route("/media/products/<int:product_id>-small.jpg")
+@public
+def product_thumbnail(product_id: int) -> Response:
+    """A 192-pixel thumbnail for the shopper's page, which must stay under 30 KB in all."""
+    product = get_storage().get("products", product_id)
+    if product is None or not product["image"]:
+        abort(404)
+    name = thumbnail(media_folder(), product["image"])
+    response = send_from_directory(media_folder(), name, mimetype="image/jpeg", max_age=86400)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @bp.route("/media/products/<int:product_id>.jpg")

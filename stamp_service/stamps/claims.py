@@ -58,7 +58,7 @@ class StampClaims:
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID):
                 problems.append(name)
-        if self.stars not in (3, 4, 5):
+        if not isinstance(self.stars, int) or self.stars not in (3, 4, 5):
             problems.append("stars")
         if not (isinstance(self.origin_commune, str) and len(self.origin_commune) == 5 and self.origin_commune.isdigit()):
             problems.append("origin_commune")
@@ -106,7 +106,7 @@ class StampClaims:
             raise MalformedStamp("unknown claims")
         iat = claims.get(IAT)
         origin = claims.get(ORIGIN)
-        if not isinstance(iat, int) or isinstance(iat, bool) or not 0 < iat < 2**40:
+        if not isinstance(iat, int) or isinstance(iat, bool) or not 0 < iat < 2**32:
             raise MalformedStamp("claim iat is not a time")
         if not isinstance(origin, int) or isinstance(origin, bool) or not 0 <= origin <= 99999:
             raise MalformedStamp("claim origin is not a commune code")

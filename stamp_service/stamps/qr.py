@@ -13,15 +13,20 @@ LEVELS = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_COR
 _MODES = {"alnum": MODE_ALPHA_NUM, "numeric": MODE_NUMBER, "byte": MODE_8BIT_BYTE}
 
 
-def make_qr(text: str, level: str = "M") -> qrcode.QRCode:
-    """The smallest QR symbol holding the stamp text at this error-correction level."""
+def _segmented(text: str, level: str) -> qrcode.QRCode:
     code = qrcode.QRCode(error_correction=LEVELS[level], border=4)
     for mode, data in qr_segments(text):
         code.add_data(QRData(data.encode("ascii") if mode != "byte" else data.encode("utf-8"), mode=_MODES[mode]))
+    return code
+
+
+def make_qr(text: str, level: str = "M") -> qrcode.QRCode:
+    """The smallest QR symbol holding the stamp text at this error-correction level."""
+    code = _segmented(text, level)
     code.make(fit=True)
     return code
 
 
 def qr_version(text: str, level: str = "M") -> int:
-    """The QR version (1-40) the stamp text needs at this level."""
-    return make_qr(text, level).version
+    """The QR version (1-40) the stamp text needs at this level (sized only: no symbol is laid out)."""
+    return _segmented(text, level).best_fit()

@@ -178,6 +178,31 @@ class Storage:
         sql = f"SELECT * FROM {table} WHERE {low} <= ? AND {high} >= ?{clause.replace(' WHERE ', ' AND ', 1)}"
         return [dict(r) for r in self.db.execute(sql + " ORDER BY id DESC", params).fetchall()]
 
+    def find_since(self, table: str, column: str, since: str, *, limit: int = 10_000, **where: Any) -> list[Row]:
+        """Rows matching where whose column is at or after since (ISO times compare as text), newest first."""
+        if column not in _table(table):
+            raise ValueError(f"unknown column {table}.{column}")
+        clause, params = _where(table, where)
+        if not _in_range(params):
+            return []
+        sql = (f"SELECT * FROM {table} WHERE {column} >= ?{clause.replace(' WHERE ', ' AND ', 1)}"
+               f" ORDER BY {column} DESC LIMIT ?")
+        return [dict(r) for r in self.db.execute(sql, [since, *params, limit]).fetchall()]
+
+    def find_between(self, table: str, column: str, low: int, high: int, since_column: str, since: str,
+                     **where: Any) -> list[Row]:
+        """Rows with low <= column <= high and since_column >= since (e.g. scans of neighbouring serials)."""
+        allowed = _table(table)
+        if column not in allowed or since_column not in allowed:
+            raise ValueError("unknown column")
+        clause, params = _where(table, where)
+        params = [low, high, since, *params]
+        if not _in_range(params):
+            return []
+        sql = (f"SELECT * FROM {table} WHERE {column} BETWEEN ? AND ? AND {since_column} >= ?"
+               f"{clause.replace(' WHERE ', ' AND ', 1)}")
+        return [dict(r) for r in self.db.execute(sql, params).fetchall()]
+
     def _write(self, table: str, sql: str, params: list[Any]) -> sqlite3.Cursor:
         if not _in_range(params):
             raise StorageError(f"{table}: a number is out of range")

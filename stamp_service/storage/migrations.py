@@ -137,6 +137,46 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "0003_scans_reports",
+        [
+            # One row per verification. No raw IP address: net_hash is a salted hash of the network prefix.
+            f"""CREATE TABLE scans (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL DEFAULT {NOW},
+                serial INTEGER,
+                run_id INTEGER REFERENCES runs (id),
+                batch_id INTEGER REFERENCES batches (id),
+                verdict TEXT NOT NULL,
+                source TEXT NOT NULL CHECK (source IN ('qr', 'typed', 'api')),
+                device TEXT,
+                net_hash TEXT,
+                ua_family TEXT,
+                province_code TEXT
+            )""",
+            "CREATE INDEX scans_serial_at ON scans (serial, at)",
+            "CREATE INDEX scans_run_at ON scans (run_id, at)",
+            "CREATE INDEX scans_at ON scans (at)",
+            f"""CREATE TABLE reports (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL DEFAULT {NOW},
+                serial INTEGER,
+                code TEXT,
+                what TEXT NOT NULL,
+                where_bought TEXT,
+                contact TEXT,
+                photo TEXT,
+                device TEXT,
+                net_hash TEXT,
+                status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'reviewed', 'closed'))
+            )""",
+            "CREATE INDEX reports_device_at ON reports (device, at)",
+            "CREATE INDEX reports_net_at ON reports (net_hash, at)",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
@@ -161,4 +201,6 @@ TABLES: dict[str, frozenset[str]] = {
         " production_date expiry_date certificate_valid_until created_by created_at".split()
     ),
     "range_states": frozenset("id run_id first_serial last_serial state note changed_by changed_at".split()),
+    "scans": frozenset("id at serial run_id batch_id verdict source device net_hash ua_family province_code".split()),
+    "reports": frozenset("id at serial code what where_bought contact photo device net_hash status".split()),
 }

@@ -1,0 +1,74 @@
+"""Scan records: who scanned is a random first-party device id and a salted hash of the network, never an IP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..storage import Storage
+
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True)
+class ScanContext:
+    """Where a scan came from, already made anonymous."""
+
+    device: str | None
+    net_hash: str | None
+    ua_family: str | None
+    province_code: str | None = None
+
+
+def iso(moment: dt.datetime) -> str:
+    """A UTC time as stored."""
+    return moment.astimezone(dt.timezone.utc).strftime(ISO)
+
+
+def parse_iso(text: str) -> dt.datetime:
+    """A stored time back to a datetime."""
+    return dt.datetime.strptime(text, ISO).replace(tzinfo=dt.timezone.utc)
+
+
+def network_hash(ip: str | None, secret: str, day: dt.date) -> str | None:
+    """A salted hash of the /24 (IPv4) or /48 (IPv6) network: repeats within a day match, no address is kept."""
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    salt = hmac.new(secret.encode(), f"scan-net:{day.isoformat()}".encode(), hashlib.sha256).digest()
+    return hmac.new(salt, str(network).encode(), hashlib.sha256).hexdigest()[:20]
+
+
+_FAMILIES = (("Zalo", "zalo"), ("Facebook", "fban|fbav"), ("Samsung", "samsungbrowser"), ("Edge", "edg/"),
+             ("Firefox", "firefox|fxios"), ("Chrome", "chrome|crios"), ("Safari", "safari"))
+
+
+def ua_family(user_agent: str | None) -> str | None:
+    """A coarse browser/OS family ('Chrome/Android'), enough to tell devices apart without fingerprinting."""
+    if not user_agent:
+        return None
+    ua = user_agent.lower()
+    browser = next((name for name, pattern in _FAMILIES if re.search(pattern, ua)), "Other")
+    system = ("Android" if "android" in ua else "iOS" if re.search("iphone|ipad|ios", ua) else
+              "Windows" if "windows" in ua else "macOS" if "mac os" in ua else "Linux" if "linux" in ua else "Other")
+    return f"{browser}/{system}"
+
+
+def record(storage: Storage, *, at: dt.datetime, serial: int | None, run_id: int | None, batch_id: int | None,
+           verdict: str, source: str, context: ScanContext) -> dict[str, Any]:
+    """Store one scan; its id is made here, never taken from the client."""
+    return storage.insert("scans", {
+        "at": iso(at), "serial": serial, "run_id": run_id, "batch_id": batch_id, "verdict": verdict,
+        "source": source, "device": context.device, "net_hash": context.net_hash, "ua_family": context.ua_family,
+        "province_code": context.province_code,
+    })

@@ -1,0 +1,88 @@
+"""The verification page: the URL inside a stamp's QR code (any letter case) and the typed-serial check."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, render_template, request
+from werkzeug.wrappers import Response
+
+from stamp_service.auth.access import public
+from stamp_service.context import get_storage
+from stamp_service.registry import places
+from stamp_service.signing_keys import keystore
+from stamp_service.stamps.serials import format_serial
+from stamp_service.verification import checker
+from stamp_service.verification.copy_detection import Rules
+
+from . import bp
+from .device import remember_device, scan_context
+
+NO_CACHE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
+
+
+def copy_rules() -> Rules:
+    """The configured copy-detection thresholds (checked at start-up)."""
+    return Rules.from_config(current_app.config.get("COPY_RULES"))
+
+
+def _province(value: str | None) -> str | None:
+    """A province code the shopper chose to share, if it is a real one."""
+    return value if value and places.province(value) else None
+
+
+def run_check(code: str, source: str, *, with_device: bool = True) -> checker.Outcome:
+    """Verify a code for this request and record the scan."""
+    return checker.verify(get_storage(), keystore().records(), code, source=source,
+                          context=scan_context(with_device=with_device, province_code=_province(request.values.get("tinh"))),
+                          rules=copy_rules())
+
+
+def _page(outcome: checker.Outcome, code: str) -> Response:
+    commune = places.commune(outcome.claims.origin_commune) if outcome.claims else None
+    html = render_template("verify_web/result.html", o=outcome, code=code, commune=commune,
+                           serial_text=format_serial(outcome.claims.serial) if outcome.claims else None,
+                           provinces=places.provinces())
+    status = 200
+    response = Response(html, status=status, mimetype="text/html", headers=NO_CACHE)
+    return remember_device(response)
+
+
+@bp.route("/<any(S, s):short>/<path:payload>")
+@public
+def stamp(short: str, payload: str) -> Response:
+    """A scanned stamp: the verdict at a glance, then what the stamp and our records say."""
+    code = f"S/{payload}"
+    return _page(run_check(code, "qr"), code)
+
+
+@bp.route("/check")
+@public
+def typed() -> Response:
+    """The serial typed from the label when the camera fails: the same verdict as scanning."""
+    serial = request.args.get("serial", "")[:40]
+    if not serial.strip():
+        return remember_device(Response(render_template("verify_web/index.html", error=None), mimetype="text/html"))
+    return _page(run_check(serial, "typed"), serial)
+
+
+@bp.route("/")
+@public
+def index() -> str:
+    """What an OCOP stamp is, and a box to type the serial printed under the QR code."""
+    return render_template("verify_web/index.html", error=None)
+
+
+@bp.route("/healthz")
+@public
+def health() -> Response:
+    """Liveness for load balancers: answers without touching the database."""
+    return jsonify(status="ok")
+
+
+@bp.route("/.well-known/jwks.json")
+@public
+def jwks() -> Response:
+    """Our public keys (kid, status, issuing window) for offline verifiers; never cached past a revocation."""
+    response = jsonify(keystore().jwks())
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,71 @@
+"""Report a suspected fake: a short form on the verification page, rate-limited, stored for inspectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from flask import current_app, render_template, request
+from werkzeug.wrappers import Response
+
+from stamp_service.auth.access import public
+from stamp_service.context import get_storage
+from stamp_service.media import store_image
+from stamp_service.registry.fields import Field, Invalid, Schema, ValidationError
+from stamp_service.stamps.errors import StampError
+from stamp_service.stamps.serials import parse_serial
+from stamp_service.verification.scans import iso
+
+from . import bp
+from .device import remember_device, scan_context
+
+SCHEMA = Schema("Report", (
+    Field("what", "text", required=True, max_length=1000),
+    Field("where_bought", max_length=300),
+    Field("contact", max_length=120),
+    Field("code", max_length=600),
+))
+PER_DEVICE_PER_HOUR = 3
+PER_NETWORK_PER_HOUR = 10
+
+
+def _serial_of(code: str | None) -> int | None:
+    """The serial of a typed code, when the report came from the typed form (QR reports keep the code)."""
+    try:
+        return parse_serial(code or "") if code and "/" not in code else None
+    except StampError:
+        return None
+
+
+@bp.route("/report", methods=["POST"])
+@public
+def report() -> tuple[Response, int] | Response:
+    """Store a shopper's report (what, where bought, optional photo and contact)."""
+    form = request.form
+    status, errors = 200, {}
+    context = scan_context()
+    storage = get_storage()
+    hour_ago = iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
+    if form.get("website"):  # a field people never see: only robots fill it in
+        status = 400
+    elif (len(storage.find_since("reports", "at", hour_ago, device=context.device)) >= PER_DEVICE_PER_HOUR
+          or (context.net_hash and len(storage.find_since("reports", "at", hour_ago, net_hash=context.net_hash))
+              >= PER_NETWORK_PER_HOUR)):
+        status = 429
+    else:
+        try:
+            values = SCHEMA.clean(form)
+            photo = request.files.get("photo")
+            if photo is not None and photo.filename:
+                try:
+                    values["photo"] = store_image(photo.stream, Path(current_app.instance_path) / "media" / "reports",
+                                                  max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+                except Invalid as exc:
+                    raise ValidationError({"photo": exc.message}) from None
+        except ValidationError as exc:
+            status, errors = 400, exc.render()
+        else:
+            storage.insert("reports", {**values, "serial": _serial_of(values.get("code")), "device": context.device,
+                                       "net_hash": context.net_hash})
+    html = render_template("verify_web/report_done.html", status=status, errors=errors)
+    return remember_device(Response(html, status=status, mimetype="text/html")), status
