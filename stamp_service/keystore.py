@@ -515,7 +515,7 @@ class KeyStore:
         self._ensure_dir()
         key_path, meta_path = self._paths(info.kid)
         if key_path.exists() or meta_path.exists():
-            # 64-bit kids practically never collide; never overwrite a key if one does.
+            # 32-bit kids rarely collide among a handful of keys; never overwrite a key if one does.
             raise KeyStoreError(f"key {info.kid_hex} already exists; generate again")
         pem = private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from ..auth.access import public
 from . import bp
+from ..verification.verdicts import VERDICTS
 from .resources import RESOURCES
 
 ERROR = {
@@ -118,6 +119,18 @@ def document() -> dict[str, Any]:
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
         "responses": {"200": {"description": "The recalled batch"}, **_error_responses(400, 401, 403, 404)}}}
+    paths["/api/v1/verify"] = {"get": {
+        "summary": "Verify a stamp (QR text or typed serial): the verdict at scan time", "tags": ["verify"],
+        "security": [], "description": "Public. Records a scan. Never cached (Cache-Control: no-store).",
+        "parameters": [{"name": "code", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 2000}}],
+        "responses": {"200": {"description": "The verdict", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["verdict", "reasons", "scan_count", "first_scan", "stamp"], "properties": {
+                "verdict": {"enum": list(VERDICTS)},
+                "reasons": {"type": "array", "items": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"}}}},
+                "scan_id": {"type": "integer"}, "scan_count": {"type": "integer"},
+                "first_scan": {"type": ["string", "null"]}, "stamp": {"type": ["object", "null"]}}}}}},
+                      **_error_responses(400)}}}
     paths["/api/v1/me"] = {"get": {"summary": "The token's user", "tags": ["auth"], "description": _roles(("admin", "inspector", "producer")),
                                    "responses": {"200": {"description": "The user"}, **_error_responses(401)}}}
     for path, summary in (("/api/v1/provinces", "The 34 provinces"),
