@@ -49,7 +49,8 @@ def _facts(row: Row) -> ScanFacts:
                      row["province_code"])
 
 
-def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.ScanContext, now: dt.datetime) -> Verdict:
+def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.ScanContext, now: dt.datetime,
+           signed: bool) -> Verdict:
     """The verdict for a stamp that is ours (signature or serial checked): records, certificate, history."""
     claims, run = outcome.claims, outcome.run
     assert claims is not None
@@ -86,7 +87,9 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
         warnings.append(reason("certificate_expiring", days=standing.days_left))
     if warnings:
         return Verdict("warning", warnings)
-    return Verdict("genuine", [reason("genuine")])
+    # A typed serial proves only that the number is registered (anyone can copy it off a pack); only a scanned
+    # QR code carries the signature.
+    return Verdict("genuine", [reason("genuine" if signed else "genuine_typed")])
 
 
 def _load_records(storage: Storage, outcome: Outcome) -> None:
@@ -108,8 +111,9 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
     now = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     outcome = Outcome(Verdict("malformed"))
     text = (code or "").strip()
+    signed = "/" in text or len(text) > 20  # a QR text carries a signature; a typed serial does not
     try:
-        if "/" in text or len(text) > 20:
+        if signed:
             stamp = verify_stamp(text, keys)
             outcome.claims, outcome.kid = stamp.claims, stamp.key.kid_hex
         else:
@@ -125,7 +129,7 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
         outcome.verdict = Verdict(exc.verdict, [Reason(exc.verdict, _message(exc))])
     else:
         _load_records(storage, outcome)
-        outcome.verdict = _judge(storage, outcome, rules, context, now)
+        outcome.verdict = _judge(storage, outcome, rules, context, now, signed)
     claims = outcome.claims if outcome.verdict.name not in ("malformed", "invalid-signature", "unknown-key") else None
     with storage.transaction():
         row = scans.record(storage, at=now, serial=claims.serial if claims else None,
