@@ -17,6 +17,7 @@ ACCESS: dict[str, object] = {
     "verify_web.stamp": PUBLIC,
     "verify_web.typed": PUBLIC,
     "verify_web.report": PUBLIC,
+    "verify_web.share_province": PUBLIC,
     "portal.product_thumbnail": PUBLIC,
     "api.verify": PUBLIC,
     "portal.login": PUBLIC,

@@ -307,3 +307,20 @@ def test_report_a_fake(app, world):
         rows = get_storage().find("reports")
     assert len(rows) == 3 and rows[0]["photo"] and rows[0]["where_bought"] == "Chợ Hạ Long"
     assert client.post("/report", data={"what": "no token"}).status_code == 400
+
+
+def test_shopper_may_share_a_province_for_their_own_scan_only(app, world):
+    codes = codes_of(app, world.run_a, 2)
+    phone, stranger = app.test_client(), app.test_client()
+    html = phone.get(path(codes[0][1])).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+    scan_id = re.search(r'name="scan_id" value="(\d+)"', html)[1]
+    stranger_html = stranger.get(path(codes[1][1])).get_data(as_text=True)
+    stranger_token = re.search(r'name="csrf_token" value="([^"]+)"', stranger_html)[1]
+    assert stranger.post("/scan-province", data={"csrf_token": stranger_token, "scan_id": scan_id,
+                                                 "tinh": "01"}).status_code == 400
+    assert phone.post("/scan-province", data={"csrf_token": token, "scan_id": scan_id, "tinh": "99"}).status_code == 400
+    assert phone.post("/scan-province", data={"csrf_token": token, "scan_id": scan_id, "tinh": "22"}).status_code == 200
+    assert phone.post("/scan-province", data={"csrf_token": token, "scan_id": scan_id, "tinh": "01"}).status_code == 400
+    with app.app_context():
+        assert get_storage().get("scans", int(scan_id))["province_code"] == "22"

@@ -14,7 +14,7 @@ from stamp_service.verification import checker
 from stamp_service.verification.copy_detection import Rules
 
 from . import bp
-from .device import remember_device, scan_context
+from .device import device_id, remember_device, scan_context
 
 NO_CACHE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
 
@@ -86,3 +86,22 @@ def jwks() -> Response:
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@bp.route("/scan-province", methods=["POST"])
+@public
+def share_province() -> Response:
+    """The shopper chose to say which province they are in: added to their own latest scan, nothing else."""
+    from stamp_service.registry.fields import Field, Schema
+
+    values = Schema("Share", (Field("scan_id", "integer", required=True, minimum=1),
+                              Field("tinh", max_length=2, required=True))).clean(request.form)
+    storage = get_storage()
+    scan = storage.get("scans", values["scan_id"])
+    province = _province(values["tinh"])
+    # Only the device that made the scan may annotate it, once, and only with a real province.
+    if scan is None or province is None or scan["device"] != device_id() or scan["province_code"]:
+        return remember_device(Response(render_template("verify_web/shared.html", ok=False), status=400,
+                                        mimetype="text/html"))
+    storage.update("scans", scan["id"], {"province_code": province})
+    return remember_device(Response(render_template("verify_web/shared.html", ok=True), mimetype="text/html"))

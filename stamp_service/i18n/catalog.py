@@ -298,4 +298,12 @@ CATALOG: dict[str, tuple[str, str]] = {
                                "You have sent several reports in the last hour. Please try again later."),
     "public.report_invalid": ("Báo cáo chưa gửi được", "The report was not sent"),
     "public.check_other": ("Kiểm tra tem khác bằng số sê-ri", "Check another stamp by its serial"),
+    "public.share_title": ("Cho biết bạn đang ở tỉnh nào (không bắt buộc)", "Tell us your province (optional)"),
+    "public.share_label": ("Tỉnh / thành phố nơi bạn quét tem", "Province or city where you scanned"),
+    "public.share_help": ("Chỉ lưu tên tỉnh, không lưu vị trí chính xác. Giúp phát hiện tem bị sao chép ở nơi khác.",
+                          "Only the province is kept, never your exact location. It helps spot stamps copied elsewhere."),
+    "public.share_submit": ("Gửi", "Send"),
+    "public.share_thanks": ("Cảm ơn bạn đã chia sẻ.", "Thank you for sharing."),
+    "public.share_refused": ("Không thể ghi nhận: lượt quét này không phải của thiết bị của bạn hoặc đã có tỉnh.",
+                             "Not recorded: this scan is not from your device or already has a province."),
 }
