@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..registry.fields import Field, Invalid, Schema, ValidationError
-from ..registry.records import NotFound, Row, merged, save
+from ..registry.records import NotFound, Row, merged, require, save
 from ..storage import Storage
 
 ROLES = ("admin", "producer", "inspector")
@@ -69,10 +69,7 @@ def update(storage: Storage, user_id: int, data: Mapping[str, Any], *, strict: b
 
 def get(storage: Storage, user_id: int) -> Row:
     """One user; raises NotFound."""
-    row = storage.get("users", user_id)
-    if row is None:
-        raise NotFound("user", user_id)
-    return row
+    return require(storage, "users", user_id, "user")
 
 
 def by_email(storage: Storage, email: str) -> Row | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 from flask import Flask
@@ -39,6 +39,15 @@ def _app(ctx: click.Context) -> Flask:
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, Any]], str]) -> None:
+    """A listing: one JSON list for scripts, or one line per row for people."""
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(line(row))
 
 
 def _validation_text(exc: ValidationError) -> str:
@@ -178,12 +187,8 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
     app = _app(ctx)
     with app.app_context():
         rows = [users.public(u) for u in get_storage().find("users", order_by="email")]
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
-        return
-    for u in rows:
-        click.echo(f"{u['id']:>4}  {u['email']:<32} {u['role']:<10} {u['producer_id'] or ''}"
-                   f"{'  (disabled)' if u['disabled'] else ''}")
+    _print_rows(rows, as_json, lambda u: f"{u['id']:>4}  {u['email']:<32} {u['role']:<10} {u['producer_id'] or ''}"
+                                         f"{'  (disabled)' if u['disabled'] else ''}")
 
 
 @cli.group()
@@ -219,12 +224,8 @@ def batches(ctx: click.Context, as_json: bool, producer_id: int | None) -> None:
     app = _app(ctx)
     with app.app_context():
         rows = batch_registry.list_all(get_storage(), producer_id=producer_id)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
-        return
-    for b in rows:
-        click.echo(f"{b['id']:>5}  {b['lot']:<18} product {b['product_id']:<4} made {b['production_date']}  "
-                   f"qty {b['quantity']}  origin {b['origin_commune_code']}")
+    _print_rows(rows, as_json, lambda b: f"{b['id']:>5}  {b['lot']:<18} product {b['product_id']:<4} made "
+                                         f"{b['production_date']}  qty {b['quantity']}  origin {b['origin_commune_code']}")
 
 
 @cli.command("import")

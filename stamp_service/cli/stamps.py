@@ -19,7 +19,7 @@ from ..signing_keys import keystore
 from ..stamps import issuing
 from ..stamps.errors import StampError
 from ..stamps.signing import verify_stamp
-from . import _app, _fail, _validation_text, cli
+from . import _app, _fail, _print_rows, _validation_text, cli
 
 
 def _key_dict(info: KeyInfo) -> dict[str, Any]:
@@ -31,13 +31,6 @@ def _key_dict(info: KeyInfo) -> dict[str, Any]:
 def _run_dict(run: dict[str, Any]) -> dict[str, Any]:
     return {k: run[k] for k in ("id", "batch_id", "first_serial", "last_serial", "count", "initial_state", "kid",
                                 "issued_at", "product_id", "stars")}
-
-
-def _keystore_or_fail(app: Flask):
-    try:
-        return keystore(app)
-    except KeyStoreError as exc:  # pragma: no cover - construction does not read files
-        _fail(exc.message)
 
 
 @cli.group()
@@ -67,12 +60,8 @@ def keys_list(ctx: click.Context, as_json: bool) -> None:
         infos = keystore(_app(ctx)).list()
     except KeyStoreError as exc:
         _fail(exc.message)
-    if as_json:
-        click.echo(json.dumps([_key_dict(i) for i in infos]))
-        return
-    for i in infos:
-        until = i.not_after.isoformat() if i.not_after else "open"
-        click.echo(f"{i.kid_hex}  {i.alg:<6} {i.status:<8} {i.not_before.isoformat()} .. {until}")
+    _print_rows([_key_dict(i) for i in infos], as_json,
+                lambda k: f"{k['kid']}  {k['alg']:<6} {k['status']:<8} {k['not_before']} .. {k['not_after'] or 'open'}")
 
 
 @keys.command("rotate")
@@ -147,12 +136,9 @@ def runs(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
     """List issuing runs, newest first."""
     with _app(ctx).app_context():
         rows = issuing.list_runs(get_storage(), batch_id=batch_id)
-    if as_json:
-        click.echo(json.dumps([_run_dict(r) for r in rows]))
-        return
-    for r in rows:
-        click.echo(f"{r['id']:>5}  batch {r['batch_id']:<5} serials {r['first_serial']}-{r['last_serial']}  "
-                   f"{r['count']} stamps  {r['initial_state']}  key {r['kid']}")
+    _print_rows([_run_dict(r) for r in rows], as_json,
+                lambda r: f"{r['id']:>5}  batch {r['batch_id']:<5} serials {r['first_serial']}-{r['last_serial']}  "
+                          f"{r['count']} stamps  {r['initial_state']}  key {r['kid']}")
 
 
 def _run_or_fail(run_id: int) -> dict[str, Any]:

@@ -103,27 +103,26 @@ def product_edit(product_id: int):
     )
 
 
+def _send_image(product_id: int, *, small: bool) -> Response:
+    """A product's stored image, or its thumbnail; 404 when the product has none."""
+    product = get_storage().get("products", product_id)
+    if product is None or not product["image"]:
+        abort(404)
+    name = thumbnail(media_folder(), product["image"]) if small else product["image"]
+    response = send_from_directory(media_folder(), name, mimetype="image/jpeg", max_age=86400)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 @bp.route("/media/products/<int:product_id>-small.jpg")
 @public
 def product_thumbnail(product_id: int) -> Response:
     """A 192-pixel thumbnail for the shopper's page, which must stay under 30 KB in all."""
-    product = get_storage().get("products", product_id)
-    if product is None or not product["image"]:
-        abort(404)
-    name = thumbnail(media_folder(), product["image"])
-    response = send_from_directory(media_folder(), name, mimetype="image/jpeg", max_age=86400)
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    return _send_image(product_id, small=True)
 
 
 @bp.route("/media/products/<int:product_id>.jpg")
 @public
 def product_image(product_id: int) -> Response:
     """A product's image (public: the verification page shows it to shoppers)."""
-    product = get_storage().get("products", product_id)
-    if product is None or not product["image"]:
-        abort(404)
-    response = send_from_directory(media_folder(), product["image"], mimetype="image/jpeg", max_age=86400)
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
-
+    return _send_image(product_id, small=False)

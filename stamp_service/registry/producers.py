@@ -8,7 +8,7 @@ from ..storage import Storage
 from . import places
 from .fields import Field, Invalid, Schema, ValidationError
 from .identifiers import check_identifier
-from .records import NotFound, Row, merged, save
+from .records import NotFound, Row, merged, require, save
 
 TYPES = ("enterprise", "cooperative", "cooperative_group", "household")
 ID_TYPES = ("tax_code", "personal_id", "other")
@@ -56,10 +56,7 @@ def update(storage: Storage, producer_id: int, data: Mapping[str, Any], *, stric
 
 def get(storage: Storage, producer_id: int) -> Row:
     """One producer; raises NotFound."""
-    row = storage.get("producers", producer_id)
-    if row is None:
-        raise NotFound("producer", producer_id)
-    return row
+    return require(storage, "producers", producer_id, "producer")
 
 
 def list_all(storage: Storage, *, producer_id: int | None = None) -> list[Row]:

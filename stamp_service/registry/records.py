@@ -24,6 +24,14 @@ class NotFound(Exception):
         self.message = Message("error.not_found")
 
 
+def require(storage: Storage, table: str, row_id: Any, kind: str) -> Row:
+    """The row with this id; raises NotFound (shown as 404) when there is none."""
+    row = storage.get(table, row_id)
+    if row is None:
+        raise NotFound(kind, row_id)
+    return row
+
+
 def save(
     storage: Storage,
     table: str,
