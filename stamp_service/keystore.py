@@ -415,6 +415,10 @@ def _normalise_passphrase(passphrase: bytes | str | None) -> bytes | None:
 # --------------------------------------------------------------------------- store
 
 
+# Public key records per key directory, with the file stamps they were read from (see KeyStore._records).
+_RECORDS_CACHE: dict[str, tuple[tuple[Any, ...], list[PublicKeyRecord]]] = {}
+
+
 class KeyStore:
     """The signing keys kept in one directory."""
 
@@ -573,13 +577,22 @@ class KeyStore:
     def _records(self) -> list[PublicKeyRecord]:
         if not self.path.is_dir():
             return []
-        records = []
-        for meta in self.path.glob("*.json"):
-            stem = meta.stem
+        metas = []
+        for entry in os.scandir(self.path):
+            stem, _, ext = entry.name.partition(".")
             # Skips temp files (".x.json.*.tmp" never match) and anything not ours.
-            if len(stem) == 2 * KID_LENGTH and all(c in "0123456789abcdef" for c in stem):
-                records.append(self._read_record(bytes.fromhex(stem)))
-        return sorted(records, key=lambda r: (r.info.not_before, r.kid))
+            if ext == "json" and len(stem) == 2 * KID_LENGTH and all(c in "0123456789abcdef" for c in stem):
+                st = entry.stat()
+                metas.append((stem, st.st_mtime_ns, st.st_size, st.st_ino))
+        # Every scan asks for the keys; re-read them only when a metadata file changed (a revocation rewrites
+        # its file atomically, so a new inode and mtime show at once).
+        stamp = (str(self.path.resolve()), tuple(sorted(metas)))
+        cached = _RECORDS_CACHE.get(stamp[0])
+        if cached is not None and cached[0] == stamp[1]:
+            return cached[1]
+        records = sorted((self._read_record(bytes.fromhex(m[0])) for m in metas), key=lambda r: (r.info.not_before, r.kid))
+        _RECORDS_CACHE[stamp[0]] = (stamp[1], records)
+        return records
 
     def _paths(self, kid: bytes) -> tuple[Path, Path]:
         if not isinstance(kid, bytes) or len(kid) != KID_LENGTH:

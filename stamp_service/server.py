@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from waitress import serve as waitress_serve
 
@@ -10,5 +12,7 @@ DEFAULT_THREADS = 8
 
 def serve(app: Flask, host: str, port: int, *, threads: int = DEFAULT_THREADS) -> None:
     """Serve the app until interrupted."""
+    # waitress warns on every request that waits for a free thread; under load that floods the log.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     waitress_serve(app, host=host, port=port, threads=threads, ident="ocop-stamp",
                    max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 64 * 1024)

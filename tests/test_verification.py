@@ -312,10 +312,13 @@ def test_report_a_fake(app, world):
 def test_shopper_may_share_a_province_for_their_own_scan_only(app, world):
     codes = codes_of(app, world.run_a, 2)
     phone, stranger = app.test_client(), app.test_client()
-    html = phone.get(path(codes[0][1])).get_data(as_text=True)
+    result = phone.get(path(codes[0][1])).get_data(as_text=True)
+    html = phone.get(re.search(r'href="(/scan-province\?scan=\d+)"', result)[1]).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
     scan_id = re.search(r'name="scan_id" value="(\d+)"', html)[1]
-    stranger_html = stranger.get(path(codes[1][1])).get_data(as_text=True)
+    assert "Quảng Ninh" in html
+    stranger.get(path(codes[1][1]))
+    stranger_html = stranger.get("/scan-province").get_data(as_text=True)
     stranger_token = re.search(r'name="csrf_token" value="([^"]+)"', stranger_html)[1]
     assert stranger.post("/scan-province", data={"csrf_token": stranger_token, "scan_id": scan_id,
                                                  "tinh": "01"}).status_code == 400

@@ -39,8 +39,7 @@ def run_check(code: str, source: str, *, with_device: bool = True) -> checker.Ou
 def _page(outcome: checker.Outcome, code: str) -> Response:
     commune = places.commune(outcome.claims.origin_commune) if outcome.claims else None
     html = render_template("verify_web/result.html", o=outcome, code=code, commune=commune,
-                           serial_text=format_serial(outcome.claims.serial) if outcome.claims else None,
-                           provinces=places.provinces())
+                           serial_text=format_serial(outcome.claims.serial) if outcome.claims else None)
     status = 200
     response = Response(html, status=status, mimetype="text/html", headers=NO_CACHE)
     return remember_device(response)
@@ -88,12 +87,17 @@ def jwks() -> Response:
     return response
 
 
-@bp.route("/scan-province", methods=["POST"])
+@bp.route("/scan-province", methods=["GET", "POST"])
 @public
 def share_province() -> Response:
-    """The shopper chose to say which province they are in: added to their own latest scan, nothing else."""
+    """The shopper chose to say which province they are in: added to their own scan, nothing else."""
     from stamp_service.registry.fields import Field, Schema
 
+    if request.method == "GET":
+        scan_id = request.args.get("scan", "")
+        html = render_template("verify_web/share.html", scan_id=scan_id if scan_id.isdigit() else "",
+                               provinces=places.provinces())
+        return remember_device(Response(html, mimetype="text/html", headers=NO_CACHE))
     values = Schema("Share", (Field("scan_id", "integer", required=True, minimum=1),
                               Field("tinh", max_length=2, required=True))).clean(request.form)
     storage = get_storage()

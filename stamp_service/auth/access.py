@@ -75,18 +75,17 @@ def is_api_request() -> bool:
 
 
 def load_identity() -> Identity | None:
-    """The caller: a bearer token on the API, the session cookie on pages."""
-    storage = get_storage()
+    """The caller: a bearer token on the API, the session cookie on pages (no database trip for neither)."""
     if is_api_request():
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
-        user = users.user_for_token(storage, token.strip())
+        user = users.user_for_token(get_storage(), token.strip())
         via_token = True
     else:
         user_id = session.get("user_id")
-        user = storage.get("users", user_id) if isinstance(user_id, int) else None
+        user = get_storage().get("users", user_id) if isinstance(user_id, int) else None
         if user is not None and user["disabled"]:
             user = None
         via_token = False

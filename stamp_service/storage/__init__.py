@@ -24,6 +24,7 @@ class Storage:
     """A connection to the service's database."""
 
     def __init__(self, path: str, *, migrate: bool = False) -> None:
+        self.path = path
         self.db = sqlite_utils.Database(path)
         self.db.conn.row_factory = sqlite3.Row
         self.db.execute("PRAGMA busy_timeout = 10000")
@@ -95,10 +96,9 @@ class Storage:
     def insert(self, table: str, values: Mapping[str, Any]) -> Row:
         """Insert one row and return it as stored."""
         cols = _columns(table, values)
-        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) RETURNING *"
         with self.transaction():
-            cursor = self._write(table, sql, [values[c] for c in cols])
-            return self.get(table, cursor.lastrowid)  # type: ignore[return-value]
+            return dict(self._write(table, sql, [values[c] for c in cols]).fetchall()[0])
 
     def update(self, table: str, row_id: int, values: Mapping[str, Any]) -> Row | None:
         """Change some columns of one row; return the row, or None if there is no such row."""
@@ -160,6 +160,16 @@ class Storage:
             return 0
         return self.db.execute(f"SELECT count(*) FROM {table}{clause}", params).fetchone()[0]
 
+    def count_and_min(self, table: str, column: str, **where: Any) -> tuple[int, Any]:
+        """How many rows match where, and the smallest value of column among them (one query)."""
+        if column not in _table(table):
+            raise ValueError(f"unknown column {table}.{column}")
+        clause, params = _where(table, where)
+        if not _in_range(params):
+            return 0, None
+        count, low = self.db.execute(f"SELECT count(*), min({column}) FROM {table}{clause}", params).fetchone()
+        return count, low
+
     def max_value(self, table: str, column: str) -> Any:
         """The largest value of a column (None for an empty table)."""
         if column not in _table(table):
@@ -189,19 +199,19 @@ class Storage:
                f" ORDER BY {column} DESC LIMIT ?")
         return [dict(r) for r in self.db.execute(sql, [since, *params, limit]).fetchall()]
 
-    def find_between(self, table: str, column: str, low: int, high: int, since_column: str, since: str,
-                     **where: Any) -> list[Row]:
-        """Rows with low <= column <= high and since_column >= since (e.g. scans of neighbouring serials)."""
+    def distinct_between(self, table: str, columns: Sequence[str], column: str, low: int, high: int,
+                         since_column: str, since: str, **where: Any) -> list[tuple[Any, ...]]:
+        """Distinct values of columns over rows with low <= column <= high and since_column >= since."""
         allowed = _table(table)
-        if column not in allowed or since_column not in allowed:
+        if not set(columns) | {column, since_column} <= allowed:
             raise ValueError("unknown column")
         clause, params = _where(table, where)
         params = [low, high, since, *params]
         if not _in_range(params):
             return []
-        sql = (f"SELECT * FROM {table} WHERE {column} BETWEEN ? AND ? AND {since_column} >= ?"
+        sql = (f"SELECT DISTINCT {', '.join(columns)} FROM {table} WHERE {column} BETWEEN ? AND ? AND {since_column} >= ?"
                f"{clause.replace(' WHERE ', ' AND ', 1)}")
-        return [dict(r) for r in self.db.execute(sql, params).fetchall()]
+        return [tuple(r) for r in self.db.execute(sql, params).fetchall()]
 
     def _write(self, table: str, sql: str, params: list[Any]) -> sqlite3.Cursor:
         if not _in_range(params):

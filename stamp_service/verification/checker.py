@@ -73,13 +73,12 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
         return Verdict("not-activated", [reason("not_activated")])
     history_rows = storage.find_since("scans", "at", scans.iso(now - dt.timedelta(days=HISTORY_DAYS)),
                                       serial=claims.serial)
-    neighbour_rows = storage.find_between("scans", "serial", claims.serial - rules.burst_window,
+    neighbours = storage.distinct_between("scans", ("serial", "net_hash"), "serial", claims.serial - rules.burst_window,
                                           claims.serial + rules.burst_window, "at",
                                           scans.iso(now - dt.timedelta(minutes=rules.burst_minutes)), run_id=run["id"])
     current = ScanFacts(now, context.device or f"net:{context.net_hash}", context.net_hash, context.province_code)
     signals = copy_detection.evaluate(rules, current, [_facts(r) for r in history_rows],
-                                      [(r["serial"], _facts(r)) for r in neighbour_rows if r["serial"] != claims.serial],
-                                      claims.serial)
+                                      [(sn, net) for sn, net in neighbours if sn != claims.serial], claims.serial)
     if signals.suspicions:
         return Verdict("suspected-copy", signals.suspicions)
     warnings: list[Reason] = list(signals.warnings)
@@ -138,9 +137,7 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
                            source=source, context=context)
     outcome.scan_id = row["id"]
     if claims is not None:
-        outcome.scan_count = storage.count("scans", serial=claims.serial)
-        first = storage.find("scans", serial=claims.serial, order_by="at", limit=1)
-        outcome.first_scan = first[0]["at"] if first else None
+        outcome.scan_count, outcome.first_scan = storage.count_and_min("scans", "at", serial=claims.serial)
     else:
         outcome.claims = None
     return outcome

@@ -66,9 +66,10 @@ def _since(now: dt.datetime, **delta: float) -> dt.datetime:
     return now - dt.timedelta(**delta)
 
 
-def evaluate(rules: Rules, current: ScanFacts, history: list[ScanFacts], neighbours: list[tuple[int, ScanFacts]],
+def evaluate(rules: Rules, current: ScanFacts, history: list[ScanFacts], neighbours: list[tuple[int, str | None]],
              serial: int) -> Signals:
-    """Apply the rules to this scan, the stamp's earlier scans (7 days) and recent scans of nearby serials."""
+    """Apply the rules to this scan, the stamp's earlier scans (7 days) and the (serial, network) pairs of
+    nearby serials of the same run scanned within the last burst_minutes."""
     now = current.at
     everything = history + [current]
     suspicions: list[Reason] = []
@@ -89,10 +90,9 @@ def evaluate(rules: Rules, current: ScanFacts, history: list[ScanFacts], neighbo
                     suspicions.append(reason("far_apart", km=round(km), hours=rules.far_hours))
                     break
 
-    recent = [(sn, s) for sn, s in neighbours if s.at >= _since(now, minutes=rules.burst_minutes)]
-    recent.append((serial, current))
+    recent = [*neighbours, (serial, current.net_hash)]
     serials = {sn for sn, _ in recent if abs(sn - serial) <= rules.burst_window}
-    networks = {s.net_hash for _, s in recent if s.net_hash}
+    networks = {net for _, net in recent if net}
     if len(serials) >= rules.burst_serials and len(networks) >= rules.burst_networks:
         suspicions.append(reason("burst", count=len(serials), minutes=rules.burst_minutes))
 

@@ -31,8 +31,8 @@ def iso(moment: dt.datetime) -> str:
 
 
 def parse_iso(text: str) -> dt.datetime:
-    """A stored time back to a datetime."""
-    return dt.datetime.strptime(text, ISO).replace(tzinfo=dt.timezone.utc)
+    """A stored time back to a datetime (fromisoformat: many times faster than strptime)."""
+    return dt.datetime.fromisoformat(text)
 
 
 def network_hash(ip: str | None, secret: str, day: dt.date) -> str | None:
