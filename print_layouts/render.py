@@ -1,0 +1,355 @@
+"""Stamps onto label stock as a print-ready PDF, streamed page by page."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO
+
+from . import qrmatrix
+from .layout import QUIET, WORDS, Plan, QRPlace, draw_serial, place_qr, plan_label, qr_sizes
+from .pdf import PT_PER_MM, PdfWriter, num
+from .templates import Calibration, Template, TemplateError
+
+STYLES = ("Regular", "Semibold", "Bold")
+_RUNS = re.compile("1+")
+
+
+@dataclass(frozen=True)
+class LabelStamp:
+    """One label's content, already formatted by the caller."""
+
+    qr_text: str  # the signed stamp URL, e.g. "HTTPS://TEM.OCOP.VN/S/2709..."
+    serial_text: str  # human-readable serial with its check digit, e.g. "1 234 567-1"
+    product_name: str
+    producer_name: str
+    stars: int  # 3..5
+    lot: str | None
+    production_date: date | None
+    expiry_date: date | None
+    host: str  # verification host printed on the label, e.g. "tem.ocop.vn"
+
+
+@dataclass(frozen=True)
+class RenderStats:
+    """What a render wrote."""
+
+    count: int
+    pages: int
+    bytes: int
+
+
+class _Output:
+    """A binary stream for a Path or an open stream."""
+
+    def __init__(self, out: BinaryIO | Path | str) -> None:
+        self.owned = isinstance(out, (str, Path))
+        self.stream: BinaryIO = open(out, "wb") if self.owned else out  # type: ignore[arg-type, assignment]
+
+    def close(self, ok: bool) -> None:
+        if self.owned:
+            self.stream.close()
+            if not ok:
+                Path(self.stream.name).unlink(missing_ok=True)
+
+
+def _check(template: Template, start: int, lang: str) -> None:
+    if not isinstance(template, Template):
+        raise TypeError("template must be a Template")
+    if lang not in WORDS:
+        raise ValueError(f"lang must be one of {', '.join(WORDS)}")
+    if not isinstance(start, int) or isinstance(start, bool) or not 1 <= start <= template.per_page:
+        raise ValueError(f"start must be between 1 and {template.per_page} (the labels on one page)")
+
+
+def _page_transform(template: Template, calibration: Calibration) -> bytes:
+    """The calibration as one cm operator: scale about the page's top-left corner, then offset (y down)."""
+    if calibration.is_identity:
+        return b""
+    height = template.page_height_mm * PT_PER_MM
+    sx, sy = calibration.scale_x, calibration.scale_y
+    tx = calibration.offset_x_mm * PT_PER_MM
+    ty = height * (1 - sy) - calibration.offset_y_mm * PT_PER_MM
+    return b"%s 0 0 %s %s %s cm\n" % (num(sx), num(sy), num(tx), num(ty))
+
+
+def _label_origin(template: Template, index: int) -> tuple[float, float]:
+    """Top-left corner of label position `index` in PDF points (y up from the page bottom)."""
+    x, y = template.cell_origin_mm(index)
+    return x * PT_PER_MM, (template.page_height_mm - y) * PT_PER_MM
+
+
+def _rounded_rect(x: float, y: float, w: float, h: float, r: float) -> bytes:
+    """Path of a rectangle with rounded corners; (x, y) is the bottom-left corner."""
+    if r <= 0:
+        return b"%s %s %s %s re " % (num(x), num(y), num(w), num(h))
+    k = 0.5523 * r
+    p = [b"%s %s m" % (num(x + r), num(y)), b"%s %s l" % (num(x + w - r), num(y)),
+         b"%s %s %s %s %s %s c" % (num(x + w - r + k), num(y), num(x + w), num(y + r - k), num(x + w), num(y + r)),
+         b"%s %s l" % (num(x + w), num(y + h - r)),
+         b"%s %s %s %s %s %s c" % (num(x + w), num(y + h - r + k), num(x + w - r + k), num(y + h), num(x + w - r),
+                                   num(y + h)),
+         b"%s %s l" % (num(x + r), num(y + h)),
+         b"%s %s %s %s %s %s c" % (num(x + r - k), num(y + h), num(x), num(y + h - r + k), num(x), num(y + h - r)),
+         b"%s %s l" % (num(x), num(y + r)),
+         b"%s %s %s %s %s %s c h " % (num(x), num(y + r - k), num(x + r - k), num(y), num(x + r), num(y))]
+    return b" ".join(p)
+
+
+def _cut_marks(template: Template, index: int) -> bytes:
+    """Thin grey label outlines for sheets; corner crop marks for rolls."""
+    x, top = _label_origin(template, index)
+    w, h = template.label_width_mm * PT_PER_MM, template.label_height_mm * PT_PER_MM
+    if template.kind == "sheet":
+        r = template.corner_radius_mm * PT_PER_MM
+        return b"q 0.6 G 0.25 w " + _rounded_rect(x, top - h, w, h, r) + b"S Q\n"
+    tick = 2.5 * PT_PER_MM
+    parts = []
+    for cx, dx in ((x, 1), (x + w, -1)):
+        for cy, dy in ((top, -1), (top - h, 1)):
+            parts.append(b"%s %s m %s %s l %s %s m %s %s l" % (
+                num(cx), num(cy), num(cx + dx * tick), num(cy), num(cx), num(cy), num(cx), num(cy + dy * tick)))
+    return b"q 0.5 G 0.5 w " + b" ".join(parts) + b" S Q\n"
+
+
+def qr_glyphs(symbol: qrmatrix.Symbol, place: QRPlace, font_name: bytes) -> bytes:
+    """The QR drawn with the Type 3 QR font: one hex string of 8-module glyphs per row."""
+    n = symbol.size
+    chunks = (n + 7) // 8
+    pad = chunks * 8 - n
+    fmt = f"0{2 * chunks}x"
+    rows = ">'<".join([format(row << pad, fmt) for row in symbol.rows]).encode()
+    m = num(place.module)
+    # The QR's glyph codes are not text: an ActualText of one space keeps text extraction clean.
+    return (b"/Span <</ActualText ( )>> BDC BT /%s 1 Tf 1 TL %s 0 0 %s %s %s Tm <%s>' ET EMC\n"
+            % (font_name, m, m, num(place.x), num(place.y), rows))
+
+
+def qr_paths(symbol: qrmatrix.Symbol, place: QRPlace) -> bytes:
+    """The QR as one filled path of rectangles (runs of dark modules, merged down identical rows)."""
+    n = symbol.size
+    open_runs: dict[tuple[int, int], list[int]] = {}
+    done: list[tuple[int, int, int, int]] = []
+    for y, row in enumerate(symbol.rows):
+        seen = set()
+        for match in _RUNS.finditer(format(row, f"0{n}b")):
+            key = (match.start(), match.end() - match.start())
+            seen.add(key)
+            run = open_runs.get(key)
+            if run is not None and run[0] + run[1] == y:
+                run[1] += 1
+            else:
+                if run is not None:
+                    done.append((key[0], run[0], key[1], run[1]))
+                open_runs[key] = [y, 1]
+    done += [(key[0], y, key[1], h) for key, (y, h) in open_runs.items()]
+    m = num(place.module)
+    ops = b" ".join(b"%d %d %d %d re" % rect for rect in sorted(done, key=lambda r: (r[1], r[0])))
+    return b"q %s 0 0 -%s %s %s cm %s f Q\n" % (m, m, num(place.x), num(place.y), ops)
+
+
+class _Renderer:
+    """Per-document state: fonts, the QR geometry and the fitted text of each distinct label."""
+
+    def __init__(self, writer: PdfWriter, template: Template, lang: str, qr_drawing: str) -> None:
+        if qr_drawing not in ("glyphs", "paths"):
+            raise ValueError("qr_drawing must be 'glyphs' or 'paths'")
+        self.writer = writer
+        self.template = template
+        self.lang = lang
+        self.fonts = {style: writer.font(style) for style in STYLES}
+        self.glyphs = qr_drawing == "glyphs"
+        self.qr_font = writer.qr_font() if self.glyphs else b""
+        self._places: dict[tuple[int, int], QRPlace] = {}
+        self._plans: dict[tuple, tuple[Plan, bytes]] = {}
+
+    def place(self, text: str) -> QRPlace:
+        head, _, digits = text.rpartition("/")
+        key = (len(head), len(digits) if digits.isdigit() else -len(text))
+        found = self._places.get(key)
+        if found is None:
+            found = self._places[key] = place_qr(self.template, qr_sizes(text))
+        return found
+
+    def plan(self, stamp: LabelStamp) -> tuple[Plan, bytes]:
+        """The label's plan and the operator drawing its fixed text (a Form XObject shared by every label)."""
+        qr = self.place(stamp.qr_text)
+        key = (qr, stamp.product_name, stamp.producer_name, stamp.stars, stamp.lot, stamp.production_date,
+               stamp.expiry_date, stamp.host, len(stamp.serial_text))
+        found = self._plans.get(key)
+        if found is None:
+            if len(self._plans) > 256:
+                self._plans.clear()
+            plan = plan_label(
+                self.template, self.fonts, qr, product=stamp.product_name, producer=stamp.producer_name,
+                stars=stamp.stars, lot=stamp.lot, production_date=stamp.production_date,
+                expiry_date=stamp.expiry_date, host=stamp.host, serial_sample=stamp.serial_text, lang=self.lang)
+            w, h = self.template.label_width_mm * PT_PER_MM, self.template.label_height_mm * PT_PER_MM
+            found = self._plans[key] = (plan, self.writer.form(plan.static, (0, -h, w, 0)))
+        return found
+
+    def label(self, stamp: LabelStamp, index: int) -> bytes:
+        plan, static = self.plan(stamp)
+        symbol = qrmatrix.encode(stamp.qr_text, plan.qr.level)
+        if symbol.size != plan.qr.size:  # cannot happen for texts of one shape; guard against a silent misfit
+            raise ValueError("QR size differs from the planned one")
+        x, y = _label_origin(self.template, index)
+        qr = qr_glyphs(symbol, plan.qr, self.qr_font) if self.glyphs else qr_paths(symbol, plan.qr)
+        return b"".join((b"q 1 0 0 1 %s %s cm\n" % (num(x), num(y)), static, qr,
+                         draw_serial(plan, self.fonts["Semibold"], stamp.serial_text), b"Q\n"))
+
+
+def render_pdf(stamps: Iterable[LabelStamp], template: Template, out: BinaryIO | Path, *,
+               calibration: Calibration = Calibration(), start: int = 1, cut_lines: bool = False, lang: str = "vi",
+               progress: Callable[[int], None] | None = None, title: str = "OCOP stamps",
+               qr_drawing: str = "glyphs") -> RenderStats:
+    """Write the stamps onto the template's labels as a PDF, page by page; returns counts and size."""
+    _check(template, start, lang)
+    if not isinstance(calibration, Calibration):
+        raise TypeError("calibration must be a Calibration")
+    target = _Output(out)
+    ok = False
+    try:
+        writer = PdfWriter(target.stream, title=title, lang=lang)
+        renderer = _Renderer(writer, template, lang, qr_drawing)
+        width, height = template.page_width_mm * PT_PER_MM, template.page_height_mm * PT_PER_MM
+        head = _page_transform(template, calibration)
+        head = b"q " + head if head else b"q\n"
+        per_page, count, slot = template.per_page, 0, start - 1
+        parts: list[bytes] = [head]
+        for stamp in stamps:
+            parts.append(renderer.label(stamp, slot))
+            if cut_lines:
+                parts.append(_cut_marks(template, slot))
+            count += 1
+            slot += 1
+            if slot == per_page:
+                parts.append(b"Q\n")
+                writer.add_page(width, height, b"".join(parts))
+                parts, slot = [head], 0
+                if progress is not None:
+                    progress(count)
+        if count == 0:
+            raise ValueError("there are no stamps to print")
+        if len(parts) > 1:
+            parts.append(b"Q\n")
+            writer.add_page(width, height, b"".join(parts))
+            if progress is not None:
+                progress(count)
+        size = writer.close()
+        ok = True
+        return RenderStats(count=count, pages=writer.page_count, bytes=size)
+    finally:
+        target.close(ok)
+
+
+def render_test_page(template: Template, out: BinaryIO | Path, *, calibration: Calibration = Calibration(),
+                     lang: str = "vi") -> None:
+    """An alignment page: label outlines, crosshairs, mm rulers on the page edges, template and calibration."""
+    _check(template, 1, lang)
+    words = WORDS[lang]
+    target = _Output(out)
+    ok = False
+    try:
+        writer = PdfWriter(target.stream, title=f"{words['test']}: {template.name}", lang=lang)
+        regular, bold = writer.font("Regular"), writer.font("Bold")
+        pw, ph = template.page_width_mm * PT_PER_MM, template.page_height_mm * PT_PER_MM
+        parts = [b"q ", _page_transform(template, calibration) or b"\n"]
+        # label outlines, centre crosshairs and position numbers
+        parts.append(b"q 0.3 w 0 G ")
+        for index in range(template.per_page):
+            x, top = _label_origin(template, index)
+            w, h = template.label_width_mm * PT_PER_MM, template.label_height_mm * PT_PER_MM
+            parts.append(_rounded_rect(x, top - h, w, h, template.corner_radius_mm * PT_PER_MM))
+            cx, cy, arm = x + w / 2, top - h / 2, min(w, h) * 0.2
+            parts.append(b"%s %s m %s %s l %s %s m %s %s l " % (
+                num(cx - arm), num(cy), num(cx + arm), num(cy), num(cx), num(cy - arm), num(cx), num(cy + arm)))
+        parts.append(b"S Q\n")
+        small = 5.0 if template.kind == "sheet" else 4.5
+        for index in range(template.per_page):
+            x, top = _label_origin(template, index)
+            parts.append(regular.show(str(index + 1), small, x + 1.5 * PT_PER_MM, top - 1.5 * PT_PER_MM - small))
+        # rulers: a tick every mm along the top and left edges (longer every 5, numbered every 10)
+        tick = b"q 0.2 w 0 G "
+        labels = []
+        for mm in range(0, int(template.page_width_mm) + 1):
+            length = (3 if mm % 10 == 0 else 2 if mm % 5 == 0 else 1) * PT_PER_MM
+            x = mm * PT_PER_MM
+            tick += b"%s %s m %s %s l " % (num(x), num(ph), num(x), num(ph - length))
+            if mm % 10 == 0 and 0 < mm < template.page_width_mm - 3:
+                labels.append(regular.show(str(mm), 4.0, x + 0.5, ph - 3 * PT_PER_MM - 3.5))
+        for mm in range(0, int(template.page_height_mm) + 1):
+            length = (3 if mm % 10 == 0 else 2 if mm % 5 == 0 else 1) * PT_PER_MM
+            y = ph - mm * PT_PER_MM
+            tick += b"%s %s m %s %s l " % (num(0), num(y), num(length), num(y))
+            if mm % 10 == 0 and 0 < mm < template.page_height_mm - 3:
+                labels.append(regular.show(str(mm), 4.0, 3.2 * PT_PER_MM, y - 3.5))
+        parts += [tick, b"S Q\n", *labels]
+        # what this page is, in the middle of the page
+        c = calibration
+        info = [
+            (bold, f"{words['test']}: {template.name}"),
+            (regular, template.title),
+            (regular, f"{words['calibration']}: x {c.offset_x_mm:+.1f} mm, y {c.offset_y_mm:+.1f} mm, "
+                      f"scale {c.scale_x:.3f} × {c.scale_y:.3f}"),
+            (regular, words["hint"]),
+        ]
+        size = 9.0 if template.kind == "sheet" else 4.0
+        fitted = []
+        for font, text in info:
+            text = font.clean(text)
+            s = size
+            while font.width(text, s) > pw * 0.8 and s > 3:
+                s -= 0.25
+            fitted.append((font, text, s))
+        box_w = max(font.width(text, s) for font, text, s in fitted) + 2 * size
+        box_h = sum(s * 1.5 for _, _, s in fitted) + size
+        y = ph / 2 + box_h / 2
+        parts.append(b"q 1 g 0 G 0.3 w " + _rounded_rect((pw - box_w) / 2, y - box_h, box_w, box_h, size / 2)
+                     + b"B Q\n")
+        y -= size * 0.5
+        for font, text, s in fitted:
+            y -= s * 1.5
+            parts.append(font.show(text, s, (pw - font.width(text, s)) / 2, y + s * 0.35))
+        parts.append(b"Q\n")
+        writer.add_page(pw, ph, b"".join(parts))
+        writer.close()
+        ok = True
+    finally:
+        target.close(ok)
+
+
+def preview_png(stamps: Iterable[LabelStamp], template: Template, *, calibration: Calibration = Calibration(),
+                start: int = 1, dpi: int = 100, lang: str = "vi") -> bytes:
+    """A PNG of the first page (its stamps rendered to PDF in memory, rasterised with pypdfium2)."""
+    _check(template, start, lang)
+    if not 10 <= dpi <= 600:
+        raise ValueError("dpi must be between 10 and 600")
+    import pypdfium2
+
+    buffer = io.BytesIO()
+    render_pdf(islice(stamps, template.per_page - start + 1), template, buffer, calibration=calibration,
+               start=start, cut_lines=True, lang=lang)
+    document = pypdfium2.PdfDocument(buffer.getvalue())
+    try:
+        image = document[0].render(scale=dpi / 72).to_pil()
+        png = io.BytesIO()
+        image.save(png, "PNG", optimize=False)
+        return png.getvalue()
+    finally:
+        document.close()
+
+
+def describe(template: Template, sample_text: str) -> dict[str, object]:
+    """The QR level and module size this template gives a stamp text (for listings and docs)."""
+    place = place_qr(template, qr_sizes(sample_text))
+    return {"level": place.level, "modules": place.size, "module_mm": round(place.module_mm, 3),
+            "qr_mm": round(place.module_mm * (place.size + 2 * QUIET), 1)}
+
+
+__all__ = ["LabelStamp", "RenderStats", "render_pdf", "render_test_page", "preview_png", "describe", "TemplateError"]
