@@ -10,6 +10,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from .auth.access import is_api_request
 from .auth.csrf import CSRFError
 from .i18n import gettext
+from print_layouts import TemplateError
+
 from .keystore import KeyStoreError
 from .registry.fields import ValidationError
 from .registry.records import NotFound
@@ -45,7 +47,8 @@ def error_response(code: int, message: str, fields: dict[str, str] | None = None
     if is_api_request():
         response = jsonify(error=message, fields=fields or {})
     else:
-        response = Response(render_template("error.html", code=code, message=message), mimetype="text/html")
+        response = Response(render_template("error.html", code=code, message=message, fields=fields or {}),
+                            mimetype="text/html")
     response.status_code = code
     return response
 
@@ -83,8 +86,13 @@ def _keystore(exc: KeyStoreError) -> Response:
     return error_response(503, gettext("error.signing_unavailable", reason=exc.message))
 
 
+def _template(exc: TemplateError) -> Response:
+    return error_response(400, str(exc))
+
+
 def register(app: Flask) -> None:
     """Install the error handlers."""
+    app.register_error_handler(TemplateError, _template)
     app.register_error_handler(KeyStoreError, _keystore)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ValidationError, _validation)

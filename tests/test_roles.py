@@ -39,6 +39,12 @@ ACCESS: dict[str, object] = {
     "portal.batch_new": {"admin", "producer"},
     "portal.batch_detail": ALL,
     "portal.batch_edit": {"admin", "producer"},
+    "portal.run_new": {"admin", "producer"},
+    "portal.run_detail": ALL,
+    "portal.run_preview": {"admin", "producer"},
+    "portal.run_pdf": {"admin", "producer"},
+    "portal.run_test_page": {"admin", "producer"},
+    "portal.run_state": {"admin", "producer"},
     "portal.user_list": {"admin"},
     "portal.user_new": {"admin"},
     "portal.user_edit": {"admin"},
@@ -68,6 +74,8 @@ OWNED = {
     "portal.producer_detail", "portal.product_detail", "portal.batch_detail", "portal.batch_edit",
     "api.producers_get", "api.products_get", "api.recognitions_get", "api.batches_get", "api.batches_update",
     "api.run_create", "api.run_get", "api.run_codes", "api.run_activate", "api.run_void",
+    "portal.run_detail", "portal.run_preview", "portal.run_pdf", "portal.run_test_page", "portal.run_state",
+    "portal.run_new",
 }
 CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin")
 

@@ -272,3 +272,84 @@ def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool) -> None:
                 click.echo(f"FAIL {r['verdict']}: {r['reason']}  [{r['code'][:40]}{'…' if len(r['code']) > 40 else ''}]")
     if failed:
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def templates(ctx: click.Context, as_json: bool) -> None:
+    """List label templates (shipped A4 sheets and rolls, plus the instance's templates/ folder)."""
+    from print_layouts import TemplateError
+    from print_layouts.render import describe
+
+    from ..printing import available_templates
+
+    app = _app(ctx)
+    try:
+        found = available_templates(Path(app.instance_path))
+    except TemplateError as exc:
+        _fail(str(exc))
+    sample = "HTTPS://" + app.config["PUBLIC_HOST"].upper() + "/S/" + "9" * 304  # a typical stamp's length
+    rows = [{"name": t.name, "title": t.title, "kind": t.kind, "per_page": t.per_page,
+             "label_width_mm": t.label_width_mm, "label_height_mm": t.label_height_mm,
+             **{f"qr_{k}": v for k, v in describe(t, sample).items()}} for t in found.values()]
+    _print_rows(rows, as_json, lambda r: f"{r['name']:<14} {r['kind']:<5} {r['per_page']:>3}/page  "
+                                         f"{r['label_width_mm']:g}x{r['label_height_mm']:g} mm  QR {r['qr_level']} "
+                                         f"{r['qr_module_mm']} mm/module  {r['title']}")
+
+
+@cli.command("print")
+@click.argument("run_id", type=int)
+@click.option("--template", "template_name", required=True, help="Template name (see `ocop-stamp templates`).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF file to write.")
+@click.option("--offset-x", type=float, help="Move the print right (mm, negative: left). Default: the saved one.")
+@click.option("--offset-y", type=float, help="Move the print down (mm, negative: up).")
+@click.option("--scale-x", type=float, help="Horizontal scale correction (0.9-1.1).")
+@click.option("--scale-y", type=float, help="Vertical scale correction (0.9-1.1).")
+@click.option("--start", type=click.IntRange(1), default=1, show_default=True,
+              help="First label position on the first sheet (for a part-used sheet).")
+@click.option("--from", "first", type=int, help="First serial (default: the run's first).")
+@click.option("--to", "last", type=int, help="Last serial.")
+@click.option("--cut-lines", is_flag=True, help="Draw thin label outlines (for plain paper).")
+@click.option("--test-page", is_flag=True, help="Write an alignment test page instead of stamps.")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Label language.")
+@click.pass_context
+def print_command(ctx: click.Context, run_id: int, template_name: str, output: Path, offset_x: float | None,
+                  offset_y: float | None, scale_x: float | None, scale_y: float | None, start: int, first: int | None,
+                  last: int | None, cut_lines: bool, test_page: bool, lang: str) -> None:
+    """Write a print-ready PDF of a run's stamps for a label template (calibration is remembered per producer)."""
+    from print_layouts import TemplateError, render_pdf, render_test_page
+
+    from .. import printing
+
+    app = _app(ctx)
+    with app.app_context():
+        storage = get_storage()
+        run = _run_or_fail(run_id)
+        try:
+            template = printing.choose_template(printing.available_templates(Path(app.instance_path)), template_name)
+            _saved_template, saved = printing.saved_settings(storage, run["producer_id"])
+            calibration = printing.calibration_from({"offset_x_mm": offset_x, "offset_y_mm": offset_y,
+                                                     "scale_x": scale_x, "scale_y": scale_y}, saved)
+            if test_page:
+                render_test_page(template, output, calibration=calibration, lang=lang)
+                click.echo(f"Test page for {template.name} written to {output}")
+                return
+            printing.check_start(template, start)
+            lo, hi = issuing.run_range(run, first, last)
+            labels = printing.labels(storage, keystore(app), run, app.config["PUBLIC_HOST"], lo, hi)
+            with click.progressbar(length=hi - lo + 1, label=f"Run {run_id} -> {output.name}", file=sys.stderr) as bar:
+                done = [0]
+
+                def progress(count: int) -> None:
+                    bar.update(count - done[0])
+                    done[0] = count
+
+                stats = render_pdf(labels, template, output, calibration=calibration, start=start,
+                                   cut_lines=cut_lines, lang=lang, progress=progress, title=f"OCOP run {run_id}")
+            printing.remember(storage, run["producer_id"], template.name, calibration)
+        except ValidationError as exc:
+            _fail(_validation_text(exc))
+        except (TemplateError, KeyStoreError) as exc:
+            _fail(getattr(exc, "message", str(exc)))
+    click.echo(f"{stats.count} stamps on {stats.pages} pages ({stats.bytes:,} bytes) written to {output}")

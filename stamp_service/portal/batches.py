@@ -9,6 +9,7 @@ from flask import g, render_template, request, url_for
 from ..auth.access import roles
 from ..context import get_storage
 from ..registry import batches, producers, products
+from ..stamps import issuing
 from . import bp
 from .forms import form_page
 from .places_field import picker_context, within_province
@@ -57,7 +58,8 @@ def batch_detail(batch_id: int) -> str:
     batch = batches.get(storage, batch_id, producer_id=g.identity.scope)
     product = products.get(storage, batch["product_id"])
     return render_template("portal/batch.html", batch=batch, product=product,
-                           producer=producers.get(storage, product["producer_id"]))
+                           producer=producers.get(storage, product["producer_id"]),
+                           runs=issuing.list_runs(storage, batch_id=batch_id, producer_id=g.identity.scope))
 
 
 @bp.route("/portal/batches/<int:batch_id>/edit", methods=["GET", "POST"])

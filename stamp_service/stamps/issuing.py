@@ -97,7 +97,7 @@ def list_runs(storage: Storage, *, batch_id: int | None = None, producer_id: int
     return [{**r, "count": r["last_serial"] - r["first_serial"] + 1} for r in rows]
 
 
-def _range(run: Row, first: Any, last: Any) -> tuple[int, int]:
+def run_range(run: Row, first: Any, last: Any) -> tuple[int, int]:
     """A serial range inside the run (the whole run when not given)."""
     lo = run["first_serial"] if first is None else first
     hi = run["last_serial"] if last is None else last
@@ -114,7 +114,7 @@ def _range(run: Row, first: Any, last: Any) -> tuple[int, int]:
 
 def codes(run: Row, store: KeyStore, host: str, first: int | None = None, last: int | None = None) -> Iterator[tuple[int, str]]:
     """(serial, QR text) for a range of the run, signed again on the fly with the run's key."""
-    lo, hi = _range(run, first, last)
+    lo, hi = run_range(run, first, last)
     key, private_key = store.signing_key(bytes.fromhex(run["kid"]))
     template = run_claims(run, lo)
     for serial in range(lo, hi + 1):
@@ -129,7 +129,7 @@ def set_state(
     """Activate, deactivate or void a range of a run (the whole run by default)."""
     if state not in STATES:
         raise ValidationError.single("state", "error.choice")
-    lo, hi = _range(run, first, last)
+    lo, hi = run_range(run, first, last)
     return storage.insert("range_states", {"run_id": run["id"], "first_serial": lo, "last_serial": hi, "state": state,
                                            "note": note, "changed_by": user_id})
 

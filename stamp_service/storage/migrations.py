@@ -177,6 +177,25 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "0004_print_settings",
+        [
+            # Printer calibration is a property of one producer's printer, so it is remembered per producer.
+            f"""CREATE TABLE print_settings (
+                id INTEGER PRIMARY KEY,
+                producer_id INTEGER NOT NULL UNIQUE REFERENCES producers (id),
+                template TEXT,
+                offset_x_mm REAL NOT NULL DEFAULT 0,
+                offset_y_mm REAL NOT NULL DEFAULT 0,
+                scale_x REAL NOT NULL DEFAULT 1,
+                scale_y REAL NOT NULL DEFAULT 1,
+                updated_at TEXT NOT NULL DEFAULT {NOW}
+            )""",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
@@ -203,4 +222,5 @@ TABLES: dict[str, frozenset[str]] = {
     "range_states": frozenset("id run_id first_serial last_serial state note changed_by changed_at".split()),
     "scans": frozenset("id at serial run_id batch_id verdict source device net_hash ua_family province_code".split()),
     "reports": frozenset("id at serial code what where_bought contact photo device net_hash status".split()),
+    "print_settings": frozenset("id producer_id template offset_x_mm offset_y_mm scale_x scale_y updated_at".split()),
 }

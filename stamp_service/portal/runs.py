@@ -1,0 +1,161 @@
+"""Stamp runs in the portal: a producer issues stamps for a batch, previews and downloads the PDF, activates
+what was applied and voids what was spoiled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from print_layouts import preview_png, render_pdf, render_test_page
+
+from .. import printing
+from ..auth.access import roles
+from ..context import get_storage
+from ..i18n import current_language, gettext
+from ..registry import batches, products
+from ..registry.fields import ValidationError
+from ..signing_keys import keystore
+from ..stamps import issuing
+from ..stamps.errors import StampError
+from ..stamps.serials import format_serial, parse_serial
+from . import bp
+
+PREVIEW_DPI = 60
+
+
+def _run(run_id: int):
+    return issuing.get_run(get_storage(), run_id, producer_id=g.identity.scope)
+
+
+@bp.route("/portal/batches/<int:batch_id>/runs", methods=["POST"])
+@roles("producer", "admin")
+def run_new(batch_id: int):
+    """Issue a run of stamps for the batch, then go to its print page."""
+    storage = get_storage()
+    batches.get(storage, batch_id, producer_id=g.identity.scope)
+    count = request.form.get("count", "").strip()
+    try:
+        run = issuing.issue_run(storage, keystore(), batch_id, int(count) if count.isdigit() else count,
+                                active=not request.form.get("inactive"), issuer=current_app.config["ISSUER"],
+                                host=current_app.config["PUBLIC_HOST"], user_id=g.identity.user_id,
+                                producer_id=g.identity.scope)
+    except ValidationError as exc:
+        flash(" ".join([exc.message.render(), *exc.render().values()]), "error")
+        return redirect(url_for("portal.batch_detail", batch_id=batch_id))
+    flash(gettext("run.issued", count=run["last_serial"] - run["first_serial"] + 1), "success")
+    return redirect(url_for("portal.run_detail", run_id=run["id"]))
+
+
+def _print_form(run: dict) -> dict:
+    """The print form's values: what was submitted, else the producer's saved template and calibration."""
+    saved_template, saved = printing.saved_settings(get_storage(), run["producer_id"])
+    values = {"template": saved_template or "a4-24-70x37", "start": "1", "offset_x_mm": saved.offset_x_mm,
+              "offset_y_mm": saved.offset_y_mm, "scale_x": saved.scale_x, "scale_y": saved.scale_y}
+    values.update({k: v for k, v in request.values.items() if k in values or k in ("cut_lines", "first", "last")})
+    return values
+
+
+def _print_job(run: dict):
+    """Template, calibration, start and serial range from the request; raises ValidationError."""
+    values = _print_form(run)
+    templates = printing.available_templates(Path(current_app.instance_path))
+    template = printing.choose_template(templates, values.get("template"))
+    _name, saved = printing.saved_settings(get_storage(), run["producer_id"])
+    calibration = printing.calibration_from(values, saved)
+    cleaned = printing.SETTINGS.clean({k: values.get(k) for k in ("start", "first", "last")}, partial=True)
+    lo, hi = issuing.run_range(run, cleaned.get("first"), cleaned.get("last"))
+    start = printing.check_start(template, cleaned.get("start") or 1)
+    return template, calibration, start, lo, hi, bool(values.get("cut_lines"))
+
+
+@bp.route("/portal/runs/<int:run_id>")
+@roles("producer", "admin", "inspector")
+def run_detail(run_id: int) -> str:
+    """A run: its serials, their state changes, and (for its producer) the print form."""
+    storage = get_storage()
+    run = _run(run_id)
+    batch = batches.get(storage, run["batch_id"])
+    changes = storage.find("range_states", run_id=run_id, order_by="id DESC")
+    templates = printing.available_templates(Path(current_app.instance_path))
+    return render_template("portal/run.html", run=run, batch=batch, product=products.get(storage, run["product_id"]),
+                           changes=changes, templates=templates.values(), values=_print_form(run),
+                           first_text=format_serial(run["first_serial"]), last_text=format_serial(run["last_serial"]))
+
+
+@bp.route("/portal/runs/<int:run_id>/preview.png")
+@roles("producer", "admin")
+def run_preview(run_id: int) -> Response:
+    """The first page of the PDF as it would print, as a small PNG."""
+    run = _run(run_id)
+    template, calibration, start, lo, hi = _print_job(run)[:5]
+    labels = printing.labels(get_storage(), keystore(), run, current_app.config["PUBLIC_HOST"], lo, hi)
+    png = preview_png(labels, template, calibration=calibration, start=start, dpi=PREVIEW_DPI,
+                      lang=current_language())
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/portal/runs/<int:run_id>/stamps.pdf", methods=["POST"])
+@roles("producer", "admin")
+def run_pdf(run_id: int) -> Response:
+    """The print-ready PDF, streamed as it renders (a long run starts downloading at once); the template and
+    calibration are remembered for the producer's next print."""
+    storage = get_storage()
+    run = _run(run_id)
+    template, calibration, start, lo, hi, cut_lines = _print_job(run)
+    printing.remember(storage, run["producer_id"], template.name, calibration)
+    store, host, lang = keystore(), current_app.config["PUBLIC_HOST"], current_language()
+    labels = printing.labels(storage, store, run, host, lo, hi)
+    first = next(labels)  # signing problems (a retired key) answer as an error page, not a broken download
+
+    def render(sink) -> None:
+        from itertools import chain
+
+        render_pdf(chain([first], labels), template, sink, calibration=calibration, start=start,
+                   cut_lines=cut_lines, lang=lang, title=f"OCOP {run_id}")
+
+    filename = f"tem-ocop-dot-{run_id}-{template.name}.pdf"
+    return Response(printing.stream_pdf(render), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+@bp.route("/portal/runs/<int:run_id>/test-page.pdf")
+@roles("producer", "admin")
+def run_test_page(run_id: int) -> Response:
+    """An alignment test page for the chosen template and calibration: print it on plain paper over a sheet."""
+    run = _run(run_id)
+    template, calibration = _print_job(run)[:2]
+    return Response(printing.stream_pdf(lambda sink: render_test_page(template, sink, calibration=calibration,
+                                                                      lang=current_language())),
+                    mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="test-{template.name}.pdf"'})
+
+
+def _serial_field(name: str) -> int | None:
+    """A serial from the form, as printed ("1 234 567-1", check digit verified) or as a plain number."""
+    text = request.form.get(name, "").strip()
+    if not text:
+        return None
+    if "-" in text or " " in text:
+        try:
+            return parse_serial(text)
+        except StampError as exc:
+            raise ValidationError.single(name, "error.serial_typed", detail=exc.message) from None
+    if not text.isdigit():
+        raise ValidationError.single(name, "error.integer")
+    return int(text)
+
+
+@bp.route("/portal/runs/<int:run_id>/state", methods=["POST"])
+@roles("producer", "admin")
+def run_state(run_id: int):
+    """Activate applied stamps or void spoiled ones, for the whole run or a range of serials."""
+    run = _run(run_id)
+    state = {"activate": "active", "void": "void"}.get(request.form.get("action", ""), "")
+    try:
+        issuing.set_state(get_storage(), run, state, _serial_field("from"), _serial_field("to"),
+                          user_id=g.identity.user_id, note=request.form.get("note", "")[:300] or None)
+    except ValidationError as exc:
+        flash(" ".join([exc.message.render(), *exc.render().values()]), "error")
+    else:
+        flash(gettext("run.state_changed"), "success")
+    return redirect(url_for("portal.run_detail", run_id=run_id))

@@ -1,0 +1,134 @@
+"""Printing a run: its stamps as labels for print_layouts, the templates on offer, each producer's calibration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from print_layouts import Calibration, LabelStamp, Template, TemplateError, load_templates, render_pdf
+
+from .keystore import KeyStore
+from .registry import batches, producers, products
+from .registry.fields import Field, Schema, ValidationError
+from .registry.records import Row
+from .stamps import issuing
+from .stamps.serials import format_serial
+from .storage import Storage
+
+USER_TEMPLATES = "templates"  # instance/templates/*.json: a producer's own label stock
+
+SETTINGS = Schema("PrintSettings", (
+    Field("template", max_length=60),
+    Field("start", "integer", minimum=1, maximum=500),
+    Field("offset_x_mm", "string", max_length=10),
+    Field("offset_y_mm", "string", max_length=10),
+    Field("scale_x", "string", max_length=10),
+    Field("scale_y", "string", max_length=10),
+    Field("first", "integer", minimum=1),
+    Field("last", "integer", minimum=1),
+))
+
+
+def available_templates(instance: Path) -> dict[str, Template]:
+    """Shipped label templates plus the instance's own (instance/templates/*.json)."""
+    folder = instance / USER_TEMPLATES
+    return load_templates([folder] if folder.is_dir() else [])
+
+
+def labels(storage: Storage, store: KeyStore, run: Row, host: str, first: int | None = None,
+           last: int | None = None) -> Iterator[LabelStamp]:
+    """The run's stamps (or a range of them) as labels, QR texts signed on the fly."""
+    batch = batches.get(storage, run["batch_id"])
+    product = products.get(storage, run["product_id"])
+    producer = producers.get(storage, product["producer_id"])
+    for serial, text in issuing.codes(run, store, host, first, last):
+        yield LabelStamp(
+            qr_text=text, serial_text=format_serial(serial), product_name=product["name"],
+            producer_name=producer["name"], stars=run["stars"], lot=batch["lot"],
+            production_date=dt.date.fromisoformat(run["production_date"]),
+            expiry_date=dt.date.fromisoformat(run["expiry_date"]) if run["expiry_date"] else None, host=host.lower(),
+        )
+
+
+def _number(values: Mapping[str, Any], name: str, default: float) -> float:
+    raw = values.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(str(raw).replace(",", "."))  # Vietnamese keyboards type 0,5
+    except ValueError:
+        raise ValidationError.single(name, "error.number") from None
+
+
+def calibration_from(values: Mapping[str, Any], saved: Calibration) -> Calibration:
+    """A calibration from form or command-line values, falling back to the saved one field by field."""
+    try:
+        return Calibration(
+            offset_x_mm=_number(values, "offset_x_mm", saved.offset_x_mm),
+            offset_y_mm=_number(values, "offset_y_mm", saved.offset_y_mm),
+            scale_x=_number(values, "scale_x", saved.scale_x),
+            scale_y=_number(values, "scale_y", saved.scale_y),
+        )
+    except TemplateError as exc:
+        raise ValidationError.single("calibration", "error.calibration", detail=str(exc)) from None
+
+
+def saved_settings(storage: Storage, producer_id: int) -> tuple[str | None, Calibration]:
+    """The producer's last template and calibration (none and no correction at first)."""
+    row = storage.find_one("print_settings", producer_id=producer_id)
+    if row is None:
+        return None, Calibration()
+    return row["template"], Calibration(row["offset_x_mm"], row["offset_y_mm"], row["scale_x"], row["scale_y"])
+
+
+def remember(storage: Storage, producer_id: int, template: str, calibration: Calibration) -> None:
+    """Keep the template and calibration for the producer's next print."""
+    values = {"template": template, "offset_x_mm": calibration.offset_x_mm, "offset_y_mm": calibration.offset_y_mm,
+              "scale_x": calibration.scale_x, "scale_y": calibration.scale_y,
+              "updated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    with storage.transaction():
+        if storage.update_where("print_settings", values, producer_id=producer_id) == 0:
+            storage.insert("print_settings", {"producer_id": producer_id, **values})
+
+
+def check_start(template: Template, start: int) -> int:
+    """The first label position, which must be on the first page of this template."""
+    if not 1 <= start <= template.per_page:
+        raise ValidationError.single("start", "error.start_position", max=template.per_page)
+    return start
+
+
+def choose_template(templates: Mapping[str, Template], name: str | None) -> Template:
+    """The named template, or a field error listing what exists."""
+    if not name or name not in templates:
+        raise ValidationError.single("template", "error.template_unknown", names=", ".join(sorted(templates)))
+    return templates[name]
+
+
+def stream_pdf(render: Callable[[Any], Any], chunk: int = 64 * 1024) -> Iterator[bytes]:
+    """Run render(file) in a thread writing into a pipe and yield the PDF as it is written, so a long run
+    starts downloading at once and memory stays flat (the pipe blocks the renderer when the reader lags)."""
+    read_fd, write_fd = os.pipe()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with os.fdopen(write_fd, "wb") as sink:
+                render(sink)
+        except BrokenPipeError:
+            pass  # the browser went away (download cancelled): stop rendering
+        except BaseException as exc:  # reported to the reader below; the download then ends early
+            errors.append(exc)
+
+    thread = threading.Thread(target=work, name="pdf-render", daemon=True)
+    thread.start()
+    with os.fdopen(read_fd, "rb") as source:
+        while data := source.read(chunk):
+            yield data
+    thread.join()
+    if errors:
+        raise errors[0]
