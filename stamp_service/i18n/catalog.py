@@ -349,4 +349,11 @@ CATALOG: dict[str, tuple[str, str]] = {
     "state.void": ("Đã hủy", "Void"),
     "error.start_position": ("Vị trí bắt đầu phải từ 1 đến {max} (số nhãn trên một tờ).",
                              "The start position must be 1 to {max} (the labels on one sheet)."),
+    # inspection
+    "reason.confirmed_counterfeit": ("Kiểm tra viên đã xác nhận tem này là hàng giả (hồ sơ số {case}).",
+                                     "An inspector confirmed this stamp as counterfeit (case {case})."),
+    "error.serial_unknown": ("Không có tem với số sê-ri này.", "No stamp has this serial."),
+    "error.nothing_to_change": ("Không có gì để thay đổi.", "Nothing to change."),
+    "error.visit_closed": ("Chuyến kiểm tra đã kết thúc.", "The visit is already closed."),
+    "error.no_code_found": ("Không tìm thấy mã QR nào trong ảnh.", "No QR code was found in the photo."),
 }

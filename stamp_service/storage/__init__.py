@@ -170,6 +170,22 @@ class Storage:
         count, low = self.db.execute(f"SELECT count(*), min({column}) FROM {table}{clause}", params).fetchone()
         return count, low
 
+    def count_by(self, table: str, column: str, *, since_column: str | None = None, since: str | None = None,
+                 day: bool = False, **where: Any) -> dict[Any, int]:
+        """Row counts grouped by a column (by its date part when day=True), optionally since a time."""
+        allowed = _table(table)
+        if column not in allowed or (since_column is not None and since_column not in allowed):
+            raise ValueError("unknown column")
+        clause, params = _where(table, where)
+        if since_column is not None:
+            clause += (" AND " if clause else " WHERE ") + f"{since_column} >= ?"
+            params.append(since)
+        key = f"substr({column}, 1, 10)" if day else column
+        if not _in_range(params):
+            return {}
+        rows = self.db.execute(f"SELECT {key}, count(*) FROM {table}{clause} GROUP BY {key} ORDER BY {key}", params)
+        return {k: n for k, n in rows.fetchall()}
+
     def max_value(self, table: str, column: str) -> Any:
         """The largest value of a column (None for an empty table)."""
         if column not in _table(table):

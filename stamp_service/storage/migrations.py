@@ -196,6 +196,61 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "0005_inspection",
+        [
+            # A case flags a stamp, a range of a run or a whole batch; a confirmed one changes the public verdict.
+            f"""CREATE TABLE cases (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('stamp', 'range', 'batch')),
+                run_id INTEGER REFERENCES runs (id),
+                serial_from INTEGER,
+                serial_to INTEGER,
+                batch_id INTEGER NOT NULL REFERENCES batches (id),
+                status TEXT NOT NULL DEFAULT 'suspected' CHECK (status IN ('suspected', 'confirmed', 'dismissed')),
+                title TEXT NOT NULL,
+                notes TEXT,
+                created_by INTEGER REFERENCES users (id),
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                updated_at TEXT NOT NULL DEFAULT {NOW},
+                CHECK ((kind = 'batch') = (serial_from IS NULL))
+            )""",
+            "CREATE INDEX cases_batch ON cases (batch_id)",
+            "CREATE INDEX cases_serials ON cases (serial_from, serial_to)",
+            f"""CREATE TABLE case_photos (
+                id INTEGER PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases (id),
+                file TEXT NOT NULL,
+                created_at TEXT NOT NULL DEFAULT {NOW}
+            )""",
+            # An inspection visit to a shop, and each stamp checked there.
+            f"""CREATE TABLE visits (
+                id INTEGER PRIMARY KEY,
+                inspector_id INTEGER NOT NULL REFERENCES users (id),
+                shop TEXT NOT NULL,
+                address TEXT,
+                province_code TEXT,
+                notes TEXT,
+                started_at TEXT NOT NULL DEFAULT {NOW},
+                closed_at TEXT
+            )""",
+            f"""CREATE TABLE visit_checks (
+                id INTEGER PRIMARY KEY,
+                visit_id INTEGER NOT NULL REFERENCES visits (id),
+                at TEXT NOT NULL DEFAULT {NOW},
+                code TEXT NOT NULL,
+                serial INTEGER,
+                verdict TEXT NOT NULL,
+                reasons TEXT,
+                photo TEXT,
+                note TEXT
+            )""",
+            "CREATE INDEX visit_checks_visit ON visit_checks (visit_id)",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
@@ -223,4 +278,9 @@ TABLES: dict[str, frozenset[str]] = {
     "scans": frozenset("id at serial run_id batch_id verdict source device net_hash ua_family province_code".split()),
     "reports": frozenset("id at serial code what where_bought contact photo device net_hash status".split()),
     "print_settings": frozenset("id producer_id template offset_x_mm offset_y_mm scale_x scale_y updated_at".split()),
+    "cases": frozenset("id kind run_id serial_from serial_to batch_id status title notes created_by created_at"
+                       " updated_at".split()),
+    "case_photos": frozenset("id case_id file created_at".split()),
+    "visits": frozenset("id inspector_id shop address province_code notes started_at closed_at".split()),
+    "visit_checks": frozenset("id visit_id at code serial verdict reasons photo note".split()),
 }

@@ -11,6 +11,7 @@ from ..i18n import Message
 from ..keystore import PublicKeyRecord
 from ..registry import recognitions
 from ..registry.records import Row
+from ..inspection import cases
 from ..stamps import issuing
 from ..stamps.claims import StampClaims
 from ..stamps.errors import KeyRevoked, MalformedStamp, StampError
@@ -44,7 +45,8 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _facts(row: Row) -> ScanFacts:
+def scan_facts(row: Row) -> ScanFacts:
+    """What copy detection needs from a stored scan."""
     return ScanFacts(scans.parse_iso(row["at"]), row["device"] or f"net:{row['net_hash']}", row["net_hash"],
                      row["province_code"])
 
@@ -58,6 +60,9 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
         return Verdict("suspected-copy", [reason("never_issued")])
     if run["batch_id"] != claims.batch_id or run["product_id"] != claims.product_id:
         return Verdict("suspected-copy", [reason("records_mismatch")])
+    flagged = cases.confirmed_for(storage, run["batch_id"], claims.serial)
+    if flagged is not None:  # an inspector confirmed counterfeits under this stamp's serial or batch
+        return Verdict("suspected-copy", [reason("confirmed_counterfeit", case=flagged["id"])])
     batch, product = outcome.batch, outcome.product
     if batch is not None and batch["recalled_at"]:
         return Verdict("recalled", [reason("recalled", reason=batch["recall_reason"] or "")])
@@ -77,7 +82,7 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
                                           claims.serial + rules.burst_window, "at",
                                           scans.iso(now - dt.timedelta(minutes=rules.burst_minutes)), run_id=run["id"])
     current = ScanFacts(now, context.device or f"net:{context.net_hash}", context.net_hash, context.province_code)
-    signals = copy_detection.evaluate(rules, current, [_facts(r) for r in history_rows],
+    signals = copy_detection.evaluate(rules, current, [scan_facts(r) for r in history_rows],
                                       [(sn, net) for sn, net in neighbours if sn != claims.serial], claims.serial)
     if signals.suspicions:
         return Verdict("suspected-copy", signals.suspicions)
@@ -105,8 +110,9 @@ def _load_records(storage: Storage, outcome: Outcome) -> None:
 
 
 def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *, source: str,
-           context: scans.ScanContext, rules: Rules, now: dt.datetime | None = None) -> Outcome:
-    """Verify a QR text (any case) or a typed serial, record the scan, and return the outcome."""
+           context: scans.ScanContext, rules: Rules, now: dt.datetime | None = None, record: bool = True) -> Outcome:
+    """Verify a QR text (any case) or a typed serial, record the scan (unless record=False: an inspector's
+    check is kept with the visit, not counted as a shopper's scan), and return the outcome."""
     now = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     outcome = Outcome(Verdict("malformed"))
     text = (code or "").strip()
@@ -130,6 +136,11 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
         _load_records(storage, outcome)
         outcome.verdict = _judge(storage, outcome, rules, context, now, signed)
     claims = outcome.claims if outcome.verdict.name not in ("malformed", "invalid-signature", "unknown-key") else None
+    if not record:
+        outcome.claims = claims
+        if claims is not None:
+            outcome.scan_count, outcome.first_scan = storage.count_and_min("scans", "at", serial=claims.serial)
+        return outcome
     with storage.transaction():
         row = scans.record(storage, at=now, serial=claims.serial if claims else None,
                            run_id=outcome.run["id"] if claims and outcome.run else None,

@@ -1,0 +1,99 @@
+"""Cases: an inspector flags a stamp, a range of a run or a batch as suspected or confirmed counterfeit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+from ..i18n import Message
+from ..registry import batches
+from ..registry.fields import Field, Schema, ValidationError
+from ..registry.records import NotFound, Row, require
+from ..stamps import issuing
+from ..stamps.errors import StampError
+from ..stamps.serials import parse_serial
+from ..storage import Storage
+
+KINDS = ("stamp", "range", "batch")
+STATUSES = ("suspected", "confirmed", "dismissed")
+
+SCHEMA = Schema("Case", (
+    Field("kind", "choice", required=True, choices=KINDS, description="stamp, range of a run, or whole batch"),
+    Field("serial", max_length=30, description="kind stamp: the serial, as printed or as a number"),
+    Field("run_id", "integer", minimum=1, description="kind range: the run"),
+    Field("serial_from", "integer", minimum=1, description="kind range: first serial"),
+    Field("serial_to", "integer", minimum=1, description="kind range: last serial"),
+    Field("batch_id", "integer", minimum=1, description="kind batch: the batch"),
+    Field("status", "choice", choices=STATUSES, description="suspected (default), confirmed or dismissed"),
+    Field("title", required=True, max_length=200, example="Tem photocopy tại chợ Hạ Long"),
+    Field("notes", "text", max_length=5000),
+))
+UPDATE = Schema("CaseUpdate", (Field("status", "choice", choices=STATUSES), Field("title", max_length=200),
+                               Field("notes", "text", max_length=5000)))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _serial(text: str) -> int:
+    try:
+        return parse_serial(text) if not text.strip().isdigit() else int(text.strip())
+    except StampError as exc:
+        raise ValidationError.single("serial", "error.serial_typed", detail=exc.message) from None
+
+
+def create(storage: Storage, data: Mapping[str, Any], *, user_id: int | None = None, strict: bool = False) -> Row:
+    """Open a case; the target (stamp, range, batch) must exist."""
+    values = SCHEMA.clean(data, strict=strict)
+    kind = values["kind"]
+    record: dict[str, Any] = {"kind": kind, "status": values.get("status") or "suspected", "title": values["title"],
+                              "notes": values.get("notes"), "created_by": user_id}
+    if kind == "stamp":
+        if not values.get("serial"):
+            raise ValidationError.single("serial", "error.required")
+        serial = _serial(values["serial"])
+        run = issuing.run_for_serial(storage, serial)
+        if run is None:
+            raise ValidationError.single("serial", "error.serial_unknown")
+        record.update(run_id=run["id"], serial_from=serial, serial_to=serial, batch_id=run["batch_id"])
+    elif kind == "range":
+        if not values.get("run_id"):
+            raise ValidationError.single("run_id", "error.required")
+        run = storage.get("runs", values["run_id"])
+        if run is None:
+            raise ValidationError.single("run_id", "error.not_found")
+        lo, hi = issuing.run_range(run, values.get("serial_from"), values.get("serial_to"))
+        record.update(run_id=run["id"], serial_from=lo, serial_to=hi, batch_id=run["batch_id"])
+    else:
+        if not values.get("batch_id"):
+            raise ValidationError.single("batch_id", "error.required")
+        try:
+            batches.get(storage, values["batch_id"])
+        except NotFound:
+            raise ValidationError.single("batch_id", "error.not_found") from None
+        record["batch_id"] = values["batch_id"]
+    return storage.insert("cases", record)
+
+
+def update(storage: Storage, case_id: int, data: Mapping[str, Any], *, strict: bool = False) -> Row:
+    """Change a case's status, title or notes."""
+    require(storage, "cases", case_id, "case")
+    values = UPDATE.clean(data, partial=True, strict=strict)
+    if not values:
+        raise ValidationError({}, Message("error.nothing_to_change"))
+    return storage.update("cases", case_id, {**values, "updated_at": _now()})  # type: ignore[return-value]
+
+
+def confirmed_for(storage: Storage, batch_id: int, serial: int) -> Row | None:
+    """The confirmed case covering this stamp (by its serial or its whole batch), if any."""
+    for case in storage.find("cases", batch_id=batch_id, status="confirmed", order_by="id DESC"):
+        if case["kind"] == "batch" or case["serial_from"] <= serial <= case["serial_to"]:
+            return case
+    return None
+
+
+def for_serial(storage: Storage, batch_id: int, serial: int) -> list[Row]:
+    """Every case (any status) that covers this stamp."""
+    return [c for c in storage.find("cases", batch_id=batch_id, order_by="id DESC")
+            if c["kind"] == "batch" or c["serial_from"] <= serial <= c["serial_to"]]
