@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g, url_for
 
 from .auth import csrf
 from .i18n import LANGUAGES, current_language, gettext
@@ -54,6 +54,27 @@ def options(rows: list[dict[str, Any]], value: str = "id", text: str = "name") -
     return [(row[value], row[text]) for row in rows]
 
 
+def serial(value: int | None) -> str:
+    """A serial as printed on the label, with its check digit: 1 234 567-1."""
+    from .stamps.serials import format_serial
+
+    return format_serial(value) if isinstance(value, int) else ""
+
+
+def number(value: Any) -> str:
+    """A decimal number the local way: 0,5 in Vietnamese, 0.5 in English."""
+    try:
+        text = f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value or "")
+    return text.replace(".", ",") if current_language() == "vi" else text
+
+
+def optional_url(endpoint: str, **values: Any) -> str | None:
+    """The URL of an endpoint if this app has it (pages that link to optional features), else None."""
+    return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
+
+
 def register(app: Flask) -> None:
     """Expose the helpers to templates."""
     app.jinja_env.globals.update(
@@ -64,5 +85,7 @@ def register(app: Flask) -> None:
         place=place,
         label=label,
         identity=lambda: g.get("identity"),
+        optional_url=optional_url,
     )
-    app.jinja_env.filters.update(date=date, datetime=datetime_local, place=place, options=options)
+    app.jinja_env.filters.update(date=date, datetime=datetime_local, place=place, options=options, serial=serial,
+                               number=number)

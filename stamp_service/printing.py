@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from print_layouts import Calibration, LabelStamp, Template, TemplateError, load_templates, render_pdf
+from print_layouts import Calibration, LabelStamp, Template, load_templates
 
 from .keystore import KeyStore
 from .registry import batches, producers, products
+from .i18n import Message
 from .registry.fields import Field, Schema, ValidationError
 from .registry.records import Row
 from .stamps import issuing
@@ -65,16 +66,25 @@ def _number(values: Mapping[str, Any], name: str, default: float) -> float:
 
 
 def calibration_from(values: Mapping[str, Any], saved: Calibration) -> Calibration:
-    """A calibration from form or command-line values, falling back to the saved one field by field."""
-    try:
-        return Calibration(
-            offset_x_mm=_number(values, "offset_x_mm", saved.offset_x_mm),
-            offset_y_mm=_number(values, "offset_y_mm", saved.offset_y_mm),
-            scale_x=_number(values, "scale_x", saved.scale_x),
-            scale_y=_number(values, "scale_y", saved.scale_y),
-        )
-    except TemplateError as exc:
-        raise ValidationError.single("calibration", "error.calibration", detail=str(exc)) from None
+    """A calibration from form or command-line values, falling back to the saved one field by field; each wrong
+    value is reported beside its own field."""
+    numbers, errors = {}, {}
+    for name, default, low, high, key in (
+        ("offset_x_mm", saved.offset_x_mm, -10, 10, "error.offset_range"),
+        ("offset_y_mm", saved.offset_y_mm, -10, 10, "error.offset_range"),
+        ("scale_x", saved.scale_x, 0.9, 1.1, "error.scale_range"),
+        ("scale_y", saved.scale_y, 0.9, 1.1, "error.scale_range"),
+    ):
+        try:
+            numbers[name] = _number(values, name, default)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+            continue
+        if not low <= numbers[name] <= high:
+            errors[name] = Message(key, {"low": low, "high": high})
+    if errors:
+        raise ValidationError(errors)
+    return Calibration(**numbers)
 
 
 def saved_settings(storage: Storage, producer_id: int) -> tuple[str | None, Calibration]:

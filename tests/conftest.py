@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from PIL import Image
 from stamp_service import create_app
 from stamp_service.auth import users
 from stamp_service.context import get_storage
+from stamp_service.inspection import cases, visits
 from stamp_service.media import store_image
 from stamp_service.portal.products import media_folder
 from stamp_service.registry import batches, producers, products, recognitions
@@ -38,6 +40,10 @@ class World:
     run_a: int
     users: dict[str, int]
     tokens: dict[str, str]
+    first_serial: int = 0
+    visit: int = 0
+    case: int = 0
+    case_photo: str = ""
 
 
 def _png() -> io.BytesIO:
@@ -75,8 +81,14 @@ def build_world(app) -> World:
                                    "password": PASSWORD})
             ids[name] = row["id"]
             tokens[name] = users.create_token(s, row["id"], "tests")
+        visit = visits.start(s, {"shop": "Cửa hàng đặc sản Hạ Long", "province_code": "22"},
+                             inspector_id=ids["inspector"])
+        case = cases.create(s, {"kind": "batch", "batch_id": bb["id"], "title": "Tem photocopy chợ Hạ Long"},
+                            user_id=ids["inspector"])
+        photo = store_image(_png(), Path(app.instance_path) / "media" / "cases", max_pixels=10**7)
+        s.insert("case_photos", {"case_id": case["id"], "file": photo})
         return World(pa["id"], pb["id"], prod_a["id"], prod_b["id"], rec_a["id"], ba["id"], bb["id"], run_a["id"], ids,
-                     tokens)
+                     tokens, run_a["first_serial"], visit["id"], case["id"], photo)
 
 
 @pytest.fixture

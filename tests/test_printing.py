@@ -58,8 +58,8 @@ def test_print_command_output_decodes_and_verifies(app, runner, world, tmp_path)
 def test_print_command_bad_input(runner, world, tmp_path):
     out = str(tmp_path / "x.pdf")
     cases = [(["--template", "a4-999"], "Choose an existing label template"),
-             (["--template", "a4-24-70x37", "--offset-x", "25"], "between -10 and 10"),
-             (["--template", "a4-24-70x37", "--scale-y", "2"], "between 0.9 and 1.1"),
+             (["--template", "a4-24-70x37", "--offset-x", "25"], "From -10 to 10 mm"),
+             (["--template", "a4-24-70x37", "--scale-y", "2"], "From 0.9 to 1.1"),
              (["--template", "a4-24-70x37", "--start", "99"], "1 to 24"),
              (["--template", "a4-24-70x37", "--from", "999999"], "inside the run")]
     for args, message in cases:

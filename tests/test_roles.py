@@ -20,6 +20,27 @@ ACCESS: dict[str, object] = {
     "verify_web.share_province": PUBLIC,
     "portal.product_thumbnail": PUBLIC,
     "api.verify": PUBLIC,
+    "verify_web.inspect_home": {"admin", "inspector"},
+    "verify_web.dashboard": {"admin", "inspector"},
+    "verify_web.inspect_check": {"admin", "inspector"},
+    "verify_web.inspect_photo": {"admin", "inspector"},
+    "verify_web.stamp_detail": {"admin", "inspector"},
+    "verify_web.batch_overview": {"admin", "inspector"},
+    "verify_web.producer_overview": {"admin", "inspector"},
+    "verify_web.inspect_media": {"admin", "inspector"},
+    "verify_web.visit_list": {"admin", "inspector"},
+    "verify_web.visit_detail": {"admin", "inspector"},
+    "verify_web.visit_close": {"admin", "inspector"},
+    "verify_web.visit_csv": {"admin", "inspector"},
+    "verify_web.visit_pdf": {"admin", "inspector"},
+    "verify_web.case_list": {"admin", "inspector"},
+    "verify_web.case_detail": {"admin", "inspector"},
+    "api.decode": {"admin", "inspector"},
+    "api.stamp_history": {"admin", "inspector"},
+    "api.case_list": {"admin", "inspector"},
+    "api.case_create": {"admin", "inspector"},
+    "api.case_get": {"admin", "inspector"},
+    "api.case_update": {"admin", "inspector"},
     "portal.login": PUBLIC,
     "portal.set_language": PUBLIC,
     "portal.product_image": PUBLIC,
@@ -42,6 +63,7 @@ ACCESS: dict[str, object] = {
     "portal.run_new": {"admin", "producer"},
     "portal.run_detail": ALL,
     "portal.run_preview": {"admin", "producer"},
+    "portal.run_print_preview": {"admin", "producer"},
     "portal.run_pdf": {"admin", "producer"},
     "portal.run_test_page": {"admin", "producer"},
     "portal.run_state": {"admin", "producer"},
@@ -75,7 +97,7 @@ OWNED = {
     "api.producers_get", "api.products_get", "api.recognitions_get", "api.batches_get", "api.batches_update",
     "api.run_create", "api.run_get", "api.run_codes", "api.run_activate", "api.run_void",
     "portal.run_detail", "portal.run_preview", "portal.run_pdf", "portal.run_test_page", "portal.run_state",
-    "portal.run_new",
+    "portal.run_new", "portal.run_print_preview",
 }
 CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin")
 
@@ -89,11 +111,14 @@ def _url(rule, world) -> str:
             values[arg] = {"producers": world.producer_a, "products": world.product_a, "recognitions": world.recognition_a,
                            "recognition": world.recognition_a, "batches": world.batch_a,
                            "users": world.users["producer_a"]}[kind]
+        elif arg == "kind" and rule.endpoint == "verify_web.inspect_media":
+            values[arg] = "cases"
         else:
             values[arg] = {"producer_id": world.producer_a, "product_id": world.product_a, "batch_id": world.batch_a,
                            "rec_id": world.recognition_a, "user_id": world.users["producer_a"], "code": "22",
                            "kind": "producers", "filename": "portal.css", "run_id": world.run_a, "short": "S",
-                           "payload": "123"}[arg]
+                           "payload": "123", "serial": world.first_serial, "visit_id": world.visit,
+                           "case_id": world.case, "name": world.case_photo}[arg]
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -117,6 +142,8 @@ def test_role_matrix(app, world, login, api, caller):
     checked = 0
     for rule, method in _cases(app):
         url = _url(rule, world)
+        if rule.endpoint == "api.stamp_history":
+            url += f"?code={world.first_serial}"  # a required query parameter
         is_api = url.startswith("/api/")
         if is_api:
             response = call_api(method, url)

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from ..auth.access import public
 from . import bp
+from ..inspection import cases
 from ..verification.verdicts import VERDICTS
 from .resources import RESOURCES
 
@@ -131,6 +132,44 @@ def document() -> dict[str, Any]:
                 "scan_id": {"type": "integer"}, "scan_count": {"type": "integer"},
                 "first_scan": {"type": ["string", "null"]}, "stamp": {"type": ["object", "null"]}}}}}},
                       **_error_responses(400)}}}
+    staff = _roles(("admin", "inspector"))
+    verdict_item = {"type": "object", "properties": {"text": {"type": "string"}, "verdict": {"enum": list(VERDICTS)},
+                                                      "reasons": {"type": "array"}, "stamp": {"type": ["object", "null"]}}}
+    paths["/api/v1/decode"] = {"post": {
+        "summary": "Every QR code in a photo, each with its verdict", "tags": ["inspection"], "description": staff,
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["image"], "properties": {"image": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"200": {"description": "The codes found", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"codes": {"type": "array", "items": verdict_item}}}}}},
+                      **_error_responses(400, 401, 403, 413)}}}
+    paths["/api/v1/stamps/history"] = {"get": {
+        "summary": "A stamp's full detail and scans", "tags": ["inspection"], "description": staff,
+        "parameters": [{"name": "code", "in": "query", "required": True, "schema": {"type": "string"},
+                        "description": "QR text or serial"}],
+        "responses": {"200": {"description": "Claims, key, certificates, run, state, scans, signals, reports, cases"},
+                      **_error_responses(400, 401, 403)}}}
+    schemas["Case"] = {**cases.SCHEMA.openapi(), "additionalProperties": True}
+    schemas["CaseCreate"] = cases.SCHEMA.openapi()
+    schemas["CaseUpdate"] = cases.UPDATE.openapi(partial=True)
+    case_ref = {"$ref": "#/components/schemas/Case"}
+    case_id = [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    paths["/api/v1/cases"] = {
+        "get": {"summary": "List cases", "tags": ["inspection"], "description": staff,
+                "parameters": [{"name": "status", "in": "query", "schema": {"enum": ["suspected", "confirmed", "dismissed"]}}],
+                "responses": {"200": {"description": "Cases"}, **_error_responses(400, 401, 403)}},
+        "post": {"summary": "Open a case (a confirmed one changes the public verdict)", "tags": ["inspection"],
+                 "description": staff,
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseCreate"}}}},
+                 "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": case_ref}}},
+                               **_error_responses(400, 401, 403)}}}
+    paths["/api/v1/cases/{case_id}"] = {
+        "get": {"summary": "One case", "tags": ["inspection"], "description": staff, "parameters": case_id,
+                "responses": {"200": {"description": "The case", "content": {"application/json": {"schema": case_ref}}},
+                              **_error_responses(401, 403, 404)}},
+        "patch": {"summary": "Change a case's status, title or notes", "tags": ["inspection"], "description": staff,
+                  "parameters": case_id,
+                  "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseUpdate"}}}},
+                  "responses": {"200": {"description": "The case"}, **_error_responses(400, 401, 403, 404)}}}
     paths["/api/v1/me"] = {"get": {"summary": "The token's user", "tags": ["auth"], "description": _roles(("admin", "inspector", "producer")),
                                    "responses": {"200": {"description": "The user"}, **_error_responses(401)}}}
     for path, summary in (("/api/v1/provinces", "The 34 provinces"),

@@ -17,7 +17,7 @@ from ..registry.fields import ValidationError
 from ..signing_keys import keystore
 from ..stamps import issuing
 from ..stamps.errors import StampError
-from ..stamps.serials import format_serial, parse_serial
+from ..stamps.serials import parse_serial
 from . import bp
 
 PREVIEW_DPI = 60
@@ -68,18 +68,44 @@ def _print_job(run: dict):
     return template, calibration, start, lo, hi, bool(values.get("cut_lines"))
 
 
+def _run_page(run: dict, *, preview: bool = False, status: int = 200):
+    """The run page; with preview, the print settings are checked and the first page shown (or the errors)."""
+    storage = get_storage()
+    values = _print_form(run)
+    errors: dict[str, str] = {}
+    form_error = None
+    preview_query = None
+    if preview:
+        try:
+            template, calibration, start = _print_job(run)[:3]
+        except ValidationError as exc:
+            errors, form_error, status = exc.render(), exc.message.render(), 400
+        else:
+            preview_query = {"template": template.name, "start": start, "offset_x_mm": calibration.offset_x_mm,
+                             "offset_y_mm": calibration.offset_y_mm, "scale_x": calibration.scale_x,
+                             "scale_y": calibration.scale_y}
+    html = render_template(
+        "portal/run.html", run=run, batch=batches.get(storage, run["batch_id"]),
+        product=products.get(storage, run["product_id"]),
+        changes=storage.find("range_states", run_id=run["id"], order_by="id DESC"),
+        templates=printing.available_templates(Path(current_app.instance_path)).values(), values=values,
+        errors=errors, form_error=form_error, preview_query=preview_query)
+    return html, status
+
+
 @bp.route("/portal/runs/<int:run_id>")
 @roles("producer", "admin", "inspector")
-def run_detail(run_id: int) -> str:
+def run_detail(run_id: int):
     """A run: its serials, their state changes, and (for its producer) the print form."""
-    storage = get_storage()
-    run = _run(run_id)
-    batch = batches.get(storage, run["batch_id"])
-    changes = storage.find("range_states", run_id=run_id, order_by="id DESC")
-    templates = printing.available_templates(Path(current_app.instance_path))
-    return render_template("portal/run.html", run=run, batch=batch, product=products.get(storage, run["product_id"]),
-                           changes=changes, templates=templates.values(), values=_print_form(run),
-                           first_text=format_serial(run["first_serial"]), last_text=format_serial(run["last_serial"]))
+    return _run_page(_run(run_id))
+
+
+@bp.route("/portal/runs/<int:run_id>/print-preview", methods=["POST"])
+@roles("producer", "admin")
+def run_print_preview(run_id: int):
+    """The run page again with the print settings checked and the first page shown (POST: the form carries
+    the CSRF token, which must not end up in a URL)."""
+    return _run_page(_run(run_id), preview=True)
 
 
 @bp.route("/portal/runs/<int:run_id>/preview.png")
@@ -101,7 +127,10 @@ def run_pdf(run_id: int) -> Response:
     calibration are remembered for the producer's next print."""
     storage = get_storage()
     run = _run(run_id)
-    template, calibration, start, lo, hi, cut_lines = _print_job(run)
+    try:
+        template, calibration, start, lo, hi, cut_lines = _print_job(run)
+    except ValidationError:
+        return _run_page(run, preview=True)  # the form again, each wrong value beside its field
     printing.remember(storage, run["producer_id"], template.name, calibration)
     store, host, lang = keystore(), current_app.config["PUBLIC_HOST"], current_language()
     labels = printing.labels(storage, store, run, host, lo, hi)
@@ -151,6 +180,9 @@ def run_state(run_id: int):
     """Activate applied stamps or void spoiled ones, for the whole run or a range of serials."""
     run = _run(run_id)
     state = {"activate": "active", "void": "void"}.get(request.form.get("action", ""), "")
+    if state == "void" and not request.form.get("confirm"):
+        flash(gettext("run.void_needs_confirm"), "error")
+        return redirect(url_for("portal.run_detail", run_id=run_id) + "#states")
     try:
         issuing.set_state(get_storage(), run, state, _serial_field("from"), _serial_field("to"),
                           user_id=g.identity.user_id, note=request.form.get("note", "")[:300] or None)

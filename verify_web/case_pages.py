@@ -1,0 +1,76 @@
+"""Cases in the inspector's pages: flag a stamp, a range or a batch; confirm, dismiss, add notes and photos."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+
+from stamp_service.auth.access import roles
+from stamp_service.context import get_storage
+from stamp_service.i18n import gettext
+from stamp_service.inspection import cases
+from stamp_service.media import store_image
+from stamp_service.registry.fields import Invalid, ValidationError
+from stamp_service.registry.records import require
+
+from . import bp
+from .inspector import STAFF, media_dir
+
+
+def _flash_error(exc: ValidationError) -> None:
+    flash(" ".join([exc.message.render(), *exc.render().values()]), "error")
+
+
+@bp.route("/inspect/cases", methods=["GET", "POST"])
+@roles(*STAFF)
+def case_list():
+    """GET: cases by status; POST: open a case (from a stamp, a range of a run or a batch)."""
+    storage = get_storage()
+    if request.method == "POST":
+        try:
+            case = cases.create(storage, request.form, user_id=g.identity.user_id)
+        except ValidationError as exc:
+            _flash_error(exc)
+            return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                            else url_for("verify_web.case_list"))
+        flash(gettext("case.opened", id=case["id"]), "success")
+        return redirect(url_for("verify_web.case_detail", case_id=case["id"]))
+    status = request.args.get("status")
+    rows = storage.find("cases", order_by="id DESC", limit=300,
+                        **({"status": status} if status in cases.STATUSES else {}))
+    return render_template("inspect/cases.html", cases=rows, status=status, statuses=cases.STATUSES)
+
+
+@bp.route("/inspect/cases/<int:case_id>", methods=["GET", "POST"])
+@roles(*STAFF)
+def case_detail(case_id: int):
+    """A case: its target, status, notes and photos; POST changes status or notes or adds a photo."""
+    storage = get_storage()
+    case = require(storage, "cases", case_id, "case")
+    if request.method == "POST":
+        try:
+            changes = {k: v for k, v in request.form.items() if k in ("status", "title", "notes") and v != ""}
+            upload = request.files.get("photo")
+            if upload is not None and upload.filename:
+                try:
+                    name = store_image(upload.stream, media_dir("cases"),
+                                       max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+                except Invalid as exc:
+                    raise ValidationError({"photo": exc.message}) from None
+                storage.insert("case_photos", {"case_id": case_id, "file": name})
+            if changes:
+                cases.update(storage, case_id, changes)
+            else:
+                storage.update("cases", case_id, {"updated_at": dt.datetime.now(dt.timezone.utc)
+                                                  .strftime("%Y-%m-%dT%H:%M:%SZ")})
+        except ValidationError as exc:
+            _flash_error(exc)
+        else:
+            flash(gettext("flash.saved"), "success")
+        return redirect(url_for("verify_web.case_detail", case_id=case_id))
+    photos = storage.find("case_photos", case_id=case_id, order_by="id")
+    batch = storage.get("batches", case["batch_id"])
+    product = storage.get("products", batch["product_id"]) if batch else None
+    return render_template("inspect/case.html", case=case, photos=photos, batch=batch, product=product,
+                           statuses=cases.STATUSES)
