@@ -17,9 +17,8 @@ MAX_SIDE = 800  # enough for a phone screen; the verification page must stay lig
 ACCEPTED = {"JPEG", "PNG", "WEBP"}
 
 
-def store_image(stream: IO[bytes], folder: Path, *, max_pixels: int) -> str:
-    """Validate an uploaded image, re-encode it as JPEG and return its stored file name."""
-    data = stream.read()
+def open_image(data: bytes, *, max_pixels: int, formats: set[str] | None = ACCEPTED) -> Image.Image:
+    """An uploaded image checked (format, size, not a decompression bomb) and turned upright; raises Invalid."""
     if not data:
         raise Invalid("error.image_empty")
     try:
@@ -27,17 +26,22 @@ def store_image(stream: IO[bytes], folder: Path, *, max_pixels: int) -> str:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             Image.MAX_IMAGE_PIXELS = max_pixels
             with Image.open(io.BytesIO(data)) as probe:
-                if probe.format not in ACCEPTED:
+                if formats is not None and probe.format not in formats:
                     raise Invalid("error.image_format")
                 probe.verify()
             with Image.open(io.BytesIO(data)) as img:
-                img = ImageOps.exif_transpose(img).convert("RGB")
-                img.thumbnail((MAX_SIDE, MAX_SIDE))
-                out = io.BytesIO()
-                img.save(out, "JPEG", quality=82, optimize=True, progressive=True)
+                return ImageOps.exif_transpose(img)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
             SyntaxError, ValueError):
         raise Invalid("error.image_format") from None
+
+
+def store_image(stream: IO[bytes], folder: Path, *, max_pixels: int) -> str:
+    """Validate an uploaded image, re-encode it as JPEG and return its stored file name."""
+    img = open_image(stream.read(), max_pixels=max_pixels).convert("RGB")
+    img.thumbnail((MAX_SIDE, MAX_SIDE))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=82, optimize=True, progressive=True)
     encoded = out.getvalue()
     name = hashlib.sha256(encoded).hexdigest()[:32] + ".jpg"
     folder.mkdir(parents=True, exist_ok=True)

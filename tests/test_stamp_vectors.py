@@ -15,6 +15,7 @@ from typing import Any
 
 import cbor2
 import pytest
+
 from click.testing import CliRunner
 from pycose.algorithms import EdDSA as PyEdDSA
 from pycose.algorithms import Es256 as PyEs256
@@ -22,7 +23,9 @@ from pycose.headers import KID as PyKID
 from pycose.headers import Algorithm as PyAlgorithm
 from pycose.keys import EC2Key, OKPKey
 from pycose.keys.curves import P256, Ed25519
-from pycose.messages import CoseMessage, Sign1Message
+from pycose.messages import Sign1Message
+
+from test_cose import pycose_decode  # the one workaround for pycose 1.1.0 on cbor2 >= 6
 
 from stamp_service.cli import cli
 from stamp_service.keystore import KID_LENGTH, jwk_thumbprint, load_jwks
@@ -177,22 +180,6 @@ def test_cli_json_mixed_run(jwks_file: Path) -> None:
 
 
 # --- pycose: an independent COSE implementation ----------------------------------------------------------------
-
-
-def pycose_decode(message: bytes) -> Any:
-    """CoseMessage.decode, with the fallback tests/test_cose.py uses for pycose 1.1.0 on cbor2 >= 6.
-
-    pycose 1.1.0 expects list/dict where cbor2 6 gives tuple/frozendict inside a tag, so decode() raises
-    TypeError; the fallback only converts the containers and hands them to pycose's own Sign1Message parser.
-    """
-    try:
-        return CoseMessage.decode(message)
-    except TypeError:
-        decoded = cbor2.loads(message)
-        assert isinstance(decoded, cbor2.CBORTag) and decoded.tag == 18
-        protected, unprotected, payload, signature = decoded.value
-        return Sign1Message.from_cose_obj([protected, dict(unprotected), payload, signature],
-                                          allow_unknown_attributes=True)
 
 
 def pycose_key(jwk: dict[str, Any]) -> Any:

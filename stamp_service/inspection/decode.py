@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import warnings
-
 import zxingcpp
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter
 
-from ..registry.fields import Invalid
+from ..media import open_image
 
 MAX_SIDE = 4000  # larger photos are scaled down first: phones send 12-50 megapixels
 
 
 def decode_image(data: bytes, *, max_pixels: int) -> list[str]:
     """The texts of all QR codes found in an image (JPEG, PNG, WebP...), each once, in reading order."""
-    if not data:
-        raise Invalid("error.image_empty")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = max_pixels
-            with Image.open(io.BytesIO(data)) as img:
-                img = ImageOps.exif_transpose(img).convert("L")
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
-            SyntaxError, ValueError):
-        raise Invalid("error.image_format") from None
+    img = open_image(data, max_pixels=max_pixels, formats=None).convert("L")  # any format a camera makes
     if max(img.size) > MAX_SIDE:
         img.thumbnail((MAX_SIDE, MAX_SIDE))
     found: dict[str, tuple[int, int]] = {}
