@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .auth import users
+from .keystore import KeyStore
 from .registry import batches, producers, products, recognitions
+from .registry.fields import ValidationError
+from .stamps import issuing
 from .registry.recognitions import add_months
 from .storage import Storage
 
@@ -113,6 +116,17 @@ SHARED_LOGINS = [("admin@demo.ocop.vn", "admin", "Văn phòng OCOP tỉnh"),
 
 def _password() -> str:
     return secrets.token_urlsafe(9)
+
+
+def issue_demo_runs(storage: Storage, store: KeyStore, *, issuer: str, host: str) -> list[int]:
+    """A run of 24 stamps for every batch whose product may carry the OCOP mark (the others are refused)."""
+    issued = []
+    for batch in batches.list_all(storage):
+        try:
+            issued.append(issuing.issue_run(storage, store, batch["id"], 24, issuer=issuer, host=host)["id"])
+        except ValidationError:
+            continue  # expired or revoked certificate: exactly what the demo shows is refused
+    return issued
 
 
 def load(storage: Storage, instance: Path, today: dt.date | None = None) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -12,7 +13,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 
 from ..auth import users
-from ..config import CONFIG_FILE
+from ..config import CONFIG_FILE, DEFAULTS
 from ..demo import write_demo_passphrase
 from ..keystore import KeyStoreError
 from ..signing_keys import keystore
@@ -92,7 +93,13 @@ def _ensure_demo(app: Flask) -> dict[str, str]:
     storage = get_storage()
     if storage.count("users") == 0:
         demo_data.load(storage, instance)
-        click.echo("Demo data loaded.")
+        try:
+            runs = demo_data.issue_demo_runs(storage, keystore(app), issuer=app.config["ISSUER"],
+                                             host=app.config["PUBLIC_HOST"])
+        except KeyStoreError as exc:
+            runs = []
+            click.echo(f"No demo stamps: {exc.message}", err=True)
+        click.echo(f"Demo data loaded ({len(runs)} runs of stamps issued).")
     return demo_data.saved_logins(instance)
 
 
@@ -132,10 +139,16 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
     from ..server import serve as run
 
     app = _app(ctx)
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    if "OCOP_STAMP_PUBLIC_HOST" not in os.environ and app.config["PUBLIC_HOST"] == DEFAULTS["PUBLIC_HOST"]:
+        app.config["PUBLIC_HOST"] = f"{shown}:{port}"  # so the demo's stamps open this server
     with app.app_context():
         logins = _ensure_demo(app)
-    url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"
+        sample = _sample_stamp(app)
+    url = f"http://{shown}:{port}/"
     click.echo(f"\nOCOP stamp service: {url}   (sign in at {url}login)")
+    if sample:
+        click.echo(f"A demo stamp to open: {sample}")
     if logins:
         click.echo("Demo logins (also in the instance folder's demo-logins.json):")
         for email, password in logins.items():
@@ -144,6 +157,20 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
         click.echo("This instance has no demo logins (it had data before). Use `ocop-stamp user add`.")
     click.echo("Press Ctrl+C to stop.\n")
     run(app, host, port)
+
+
+def _sample_stamp(app: Flask) -> str | None:
+    """The address inside the demo's first stamp, as a phone would open it."""
+    from ..stamps import issuing
+
+    runs = issuing.list_runs(get_storage())
+    if not runs:
+        return None
+    try:
+        _serial, text = next(issuing.codes(runs[-1], keystore(app), app.config["PUBLIC_HOST"]))
+    except (KeyStoreError, ValidationError):
+        return None
+    return "http://" + text.split("://", 1)[1]
 
 
 @cli.group()
