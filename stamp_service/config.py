@@ -23,8 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_HOST": "localhost:8000",  # the host printed in every stamp's URL
     "ISSUER": "VN",  # issuer id in every stamp (1-8 of A-Z 0-9 -), e.g. the province office's code
     "DEFAULT_LANGUAGE": "vi",
-    "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,  # uploads (CSV, product images) larger than this get a 413
-    "MAX_IMAGE_PIXELS": 4096 * 4096,
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # uploads larger than this get a 413 (phone photos are 2-12 MB)
+    "MAX_IMAGE_PIXELS": 4096 * 4096,  # product images and report/case photos
+    "MAX_PHOTO_PIXELS": 50_000_000,  # inspectors' shelf photos (48 MP phone cameras), scaled down before decoding
     "COPY_RULES": {},  # copy-detection thresholds that differ from the defaults (docs/copy-detection.md)
     "PROXY_COUNT": 0,  # reverse proxies in front of us whose X-Forwarded-For is trusted
     "SESSION_COOKIE_HTTPONLY": True,

@@ -70,6 +70,12 @@ def number(value: Any) -> str:
     return text.replace(".", ",") if current_language() == "vi" else text
 
 
+def province(code: str | None) -> str:
+    """A province code shown by name: 22 -> Tỉnh Quảng Ninh (the code itself if unknown)."""
+    found = places.province(code or "")
+    return (found.full_name if current_language() == "vi" else found.name_en) if found else (code or "")
+
+
 def optional_url(endpoint: str, **values: Any) -> str | None:
     """The URL of an endpoint if this app has it (pages that link to optional features), else None."""
     return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
@@ -88,4 +94,4 @@ def register(app: Flask) -> None:
         optional_url=optional_url,
     )
     app.jinja_env.filters.update(date=date, datetime=datetime_local, place=place, options=options, serial=serial,
-                               number=number)
+                               number=number, province=province)

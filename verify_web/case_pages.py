@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from stamp_service.auth.access import roles
@@ -50,20 +48,22 @@ def case_detail(case_id: int):
     case = require(storage, "cases", case_id, "case")
     if request.method == "POST":
         try:
-            changes = {k: v for k, v in request.form.items() if k in ("status", "title", "notes") and v != ""}
+            # notes may be emptied on purpose; an empty status or title means "unchanged"
+            changes = {k: v for k, v in request.form.items() if k in ("status", "title") and v != ""}
+            if "notes" in request.form:
+                changes["notes"] = request.form["notes"]
             upload = request.files.get("photo")
-            if upload is not None and upload.filename:
-                try:
-                    name = store_image(upload.stream, media_dir("cases"),
-                                       max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
-                except Invalid as exc:
-                    raise ValidationError({"photo": exc.message}) from None
-                storage.insert("case_photos", {"case_id": case_id, "file": name})
-            if changes:
-                cases.update(storage, case_id, changes)
-            else:
-                storage.update("cases", case_id, {"updated_at": dt.datetime.now(dt.timezone.utc)
-                                                  .strftime("%Y-%m-%dT%H:%M:%SZ")})
+            has_photo = upload is not None and bool(upload.filename)
+            with storage.transaction():  # a refused change saves no photo either
+                if changes or not has_photo:
+                    cases.update(storage, case_id, changes)
+                if has_photo:
+                    try:
+                        name = store_image(upload.stream, media_dir("cases"),
+                                           max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+                    except Invalid as exc:
+                        raise ValidationError({"photo": exc.message}) from None
+                    storage.insert("case_photos", {"case_id": case_id, "file": name})
         except ValidationError as exc:
             _flash_error(exc)
         else:

@@ -78,8 +78,8 @@ def inspect_photo():
         return _results([], error="error.image_empty", status=400)
     data = upload.read()
     try:
-        texts = decode_image(data, max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
-        photo = store_image(io.BytesIO(data), media_dir("visits"), max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+        texts = decode_image(data, max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
+        photo = store_image(io.BytesIO(data), media_dir("visits"), max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
     except Invalid as exc:
         return _results([], error=exc.message.key, status=400)
     if not texts:

@@ -13,7 +13,9 @@ from stamp_service.context import get_storage
 from stamp_service.media import store_image
 from stamp_service.registry.fields import Field, Invalid, Schema, ValidationError
 from stamp_service.stamps.errors import StampError
+from stamp_service.signing_keys import keystore
 from stamp_service.stamps.serials import parse_serial
+from stamp_service.stamps.signing import verify_stamp
 from stamp_service.verification.scans import iso
 
 from . import bp
@@ -30,9 +32,14 @@ PER_NETWORK_PER_HOUR = 10
 
 
 def _serial_of(code: str | None) -> int | None:
-    """The serial of a typed code, when the report came from the typed form (QR reports keep the code)."""
+    """The serial the reported code names: a signed QR text of ours, or a typed serial (else None: a forgery
+    names no stamp of ours, so the report keeps only the code)."""
+    if not code:
+        return None
     try:
-        return parse_serial(code or "") if code and "/" not in code else None
+        if "/" in code:
+            return verify_stamp(code, keystore().records()).claims.serial
+        return parse_serial(code)
     except StampError:
         return None
 

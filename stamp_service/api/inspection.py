@@ -41,7 +41,7 @@ def decode() -> Response:
     if upload is None or not upload.filename:
         raise ValidationError.single("image", "error.required")
     try:
-        texts = decode_image(upload.read(), max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+        texts = decode_image(upload.read(), max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
     except Invalid as exc:
         raise ValidationError({"image": exc.message}) from None
     return jsonify(codes=[{"text": text, **outcome_json(_check(text))} for text in texts[:MAX_CODES]])

@@ -483,4 +483,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "run.void_confirm": ("Tôi xác nhận hủy các tem trong dải này", "I confirm voiding the stamps in this range"),
     "run.void_needs_confirm": ("Hãy đánh dấu ô xác nhận trước khi hủy tem.", "Tick the confirmation box before voiding stamps."),
     "run.preview_title": ("Trang đầu khi in", "The first page as it will print"),
+    "key_status.active": ("Đang dùng", "Active"),
+    "key_status.retired": ("Đã ngừng ký (tem cũ vẫn hợp lệ)", "Retired (its stamps stay valid)"),
+    "key_status.revoked": ("Bị thu hồi", "Revoked"),
+    "scan_source.qr": ("Quét mã QR", "QR scan"),
+    "scan_source.typed": ("Nhập số sê-ri", "Typed serial"),
+    "scan_source.api": ("API", "API"),
 }

@@ -63,7 +63,11 @@ def create(storage: Storage, data: Mapping[str, Any], *, user_id: int | None = N
         run = storage.get("runs", values["run_id"])
         if run is None:
             raise ValidationError.single("run_id", "error.not_found")
-        lo, hi = issuing.run_range(run, values.get("serial_from"), values.get("serial_to"))
+        try:
+            lo, hi = issuing.run_range(run, values.get("serial_from"), values.get("serial_to"))
+        except ValidationError as exc:  # name the fields as this form and API call them
+            names = {"from": "serial_from", "to": "serial_to"}
+            raise ValidationError({names.get(k, k): m for k, m in exc.fields.items()}, exc.message) from None
         record.update(run_id=run["id"], serial_from=lo, serial_to=hi, batch_id=run["batch_id"])
     else:
         if not values.get("batch_id"):

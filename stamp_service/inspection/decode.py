@@ -26,4 +26,5 @@ def decode_image(data: bytes, *, max_pixels: int) -> list[str]:
             if result.valid and result.text and result.text not in found:
                 pos = result.position.top_left
                 found[result.text] = (pos.y, pos.x)
-    return [text for text, _ in sorted(found.items(), key=lambda item: item[1])]
+    band = max(1, img.height // 20)  # codes whose tops are within 5 % of the height count as one row
+    return [text for text, _ in sorted(found.items(), key=lambda item: (item[1][0] // band, item[1][1]))]

@@ -127,8 +127,8 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
             if run is None:
                 raise MalformedStamp("no stamp has this serial")
             outcome.claims, outcome.kid = issuing.run_claims(run, serial), run["kid"]
-            record = keys.get(bytes.fromhex(run["kid"]))
-            if record is None or record.info.status == "revoked":
+            key = keys.get(bytes.fromhex(run["kid"]))
+            if key is None or key.info.status == "revoked":
                 raise KeyRevoked()
     except StampError as exc:
         outcome.verdict = Verdict(exc.verdict, [Reason(exc.verdict, _message(exc))])
