@@ -22,13 +22,9 @@ from .storage import Storage
 
 USER_TEMPLATES = "templates"  # instance/templates/*.json: a producer's own label stock
 
+# The print form's whole numbers (the calibration's decimals go through calibration_from).
 SETTINGS = Schema("PrintSettings", (
-    Field("template", max_length=60),
     Field("start", "integer", minimum=1, maximum=500),
-    Field("offset_x_mm", "string", max_length=10),
-    Field("offset_y_mm", "string", max_length=10),
-    Field("scale_x", "string", max_length=10),
-    Field("scale_y", "string", max_length=10),
     Field("first", "integer", minimum=1),
     Field("last", "integer", minimum=1),
 ))

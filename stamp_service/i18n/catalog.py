@@ -371,7 +371,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "inspect.by_code": ("Nhập mã hoặc số sê-ri", "Type the code or serial"),
     "inspect.code_label": ("Mã QR (đường link) hoặc số sê-ri in trên tem", "QR text (the link) or the serial printed on the stamp"),
     "inspect.results": ("Kết quả kiểm tra", "Check results"),
-    "inspect.found": ("Đã kiểm tra {count} tem.", "{count} stamps checked."),
+    "inspect.found": ("Đã kiểm tra {count} tem", "{count} stamps checked"),
     "inspect.check_more": ("Kiểm tra tiếp", "Check more"),
     "inspect.run": ("Đợt phát hành", "Run"),
     "inspect.key": ("Khóa ký", "Signing key"),

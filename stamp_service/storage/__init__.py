@@ -118,12 +118,6 @@ class Storage:
         with self.transaction():
             return self._write(table, sql, [values[c] for c in cols] + params).rowcount
 
-    def delete(self, table: str, row_id: int) -> bool:
-        """Delete one row; return whether it existed."""
-        _table(table)
-        with self.transaction():
-            return self._write(table, f"DELETE FROM {table} WHERE id = ?", [row_id]).rowcount > 0
-
     def get(self, table: str, row_id: Any) -> Row | None:
         """One row by id, or None."""
         return self.find_one(table, id=row_id)
