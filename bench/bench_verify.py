@@ -98,24 +98,15 @@ def build_instance(home: str, port: int, n_stamps: int) -> dict[str, Any]:
     os.environ["OCOP_STAMP_HOME"] = home
     from stamp_service import create_app
     from stamp_service.context import get_storage
-    from stamp_service.registry import batches, producers, products, recognitions
+    from _world import certified_batch  # bench/ is on sys.path when a benchmark runs as a script
     from stamp_service.signing_keys import keystore
     from stamp_service.stamps import issuing
 
     config = {"KEY_PASSPHRASE": PASSPHRASE, "PUBLIC_HOST": f"127.0.0.1:{port}"}
     app = create_app(config)
-    today = dt.date.today()
     with app.app_context():
         s = get_storage()
-        producer = producers.create(s, {"name": "HTX Benchmark", "type": "cooperative", "commune_code": "06978"})
-        product = products.create(s, {"producer_id": producer["id"], "name": "Trà hoa vàng",
-                                      "product_group": "drinks"})
-        recognitions.create(s, {"product_id": product["id"], "stars": 4, "level": "province",
-                                "issuing_body": "UBND tỉnh Quảng Ninh", "decision_number": "1/QĐ-UBND",
-                                "decision_date": (today - dt.timedelta(days=100)).isoformat()})
-        batch = batches.create(s, {"product_id": product["id"], "lot": "BENCH-1", "quantity": n_stamps,
-                                   "production_date": today.isoformat(),
-                                   "expiry_date": (today + dt.timedelta(days=365)).isoformat()})
+        batch = certified_batch(s, n_stamps)
         store = keystore(app)
         store.generate()
         run = issuing.issue_run(s, store, batch["id"], n_stamps, issuer=app.config["ISSUER"],

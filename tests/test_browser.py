@@ -202,19 +202,25 @@ class Phone:
 
 
 @pytest.fixture
-def phone(chromium_executable, live_server) -> Iterator[Phone]:
-    """A headless chromium page with a 360x740 phone screen in Vietnamese, pointed at the live server."""
+def browser(chromium_executable, live_server) -> Iterator[Any]:
+    """Debian's headless chromium, allowed to resolve only the test server (shared by every page test)."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(base_url=live_server, **PHONE)
-            context.set_default_timeout(TIMEOUT_MS)
-            try:
-                yield Phone(context.new_page(), live_server)
-            finally:
-                context.close()
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+@pytest.fixture
+def phone(browser, live_server) -> Iterator[Phone]:
+    """A headless chromium page with a 360x740 phone screen in Vietnamese, pointed at the live server."""
+    context = browser.new_context(base_url=live_server, **PHONE)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield Phone(context.new_page(), live_server)
+    finally:
+        context.close()
 
 
 # --- the test ----------------------------------------------------------------------------------------------

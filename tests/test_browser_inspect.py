@@ -22,7 +22,7 @@ from conftest import PASSWORD
 from stamp_service.context import get_storage
 from stamp_service.stamps.serials import format_serial
 from test_browser import (  # noqa: F401 - live_server and chromium_executable are fixtures used below
-    ARTIFACTS, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Phone, chromium_executable, live_server, sync_playwright,
+    ARTIFACTS, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Phone, browser, chromium_executable, live_server,
 )
 from test_inspection import CONFIRMED_REASON, SHOP, forge, pdf_text, shelf_jpeg, stamp_codes, url_path
 
@@ -32,17 +32,6 @@ except ImportError:  # the "test" extra is not installed: chromium_executable sk
     pass
 
 CASE_TITLE = "Tem sao chép dán trên hộp trà, quầy số 3"
-
-
-@pytest.fixture
-def browser(chromium_executable, live_server) -> Iterator[Browser]:  # noqa: F811 - the imported fixtures
-    """Debian's headless chromium, allowed to resolve only the test server."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def phone_context(browser: Browser, base_url: str) -> BrowserContext:
@@ -124,7 +113,7 @@ def test_inspector_checks_a_shelf_and_flags_a_stamp_on_a_phone(browser: Browser,
             page.get_by_role("button", name="Kiểm tra ảnh").tap()
         assert posted.value.status == 200, posted.value.status
         expect(page.get_by_role("heading", name="Kết quả kiểm tra", level=1)).to_be_visible()
-        expect(page.locator("main")).to_contain_text(f"Đã kiểm tra 3 tem. · đã ghi vào chuyến kiểm tra tại {SHOP}")
+        expect(page.locator("main")).to_contain_text(f"Đã kiểm tra 3 tem · đã ghi vào chuyến kiểm tra tại {SHOP}")
         cards = page.locator("main ul.cards > li.card")
         expect(cards).to_have_count(3)
         expect(cards.locator(".badge.valid", has_text="Chính hãng")).to_have_count(2)

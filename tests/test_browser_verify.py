@@ -19,7 +19,7 @@ from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
 from stamp_service.stamps.serials import format_serial
 from test_browser import (  # noqa: F401 - live_server and chromium_executable are fixtures used below
-    ARTIFACTS, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Phone, chromium_executable, live_server, sync_playwright,
+    ARTIFACTS, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Phone, browser, chromium_executable, live_server,
 )
 
 try:
@@ -33,17 +33,6 @@ GREEN, RED = "rgb(11, 107, 58)", "rgb(179, 38, 30)"  # .ok and .bad in verify.cs
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def browser(chromium_executable, live_server) -> Iterator[Browser]:  # noqa: F811 - the imported fixtures
-    """Debian's headless chromium, allowed to resolve only the test server."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def phone_context(browser: Browser, base_url: str, **options: Any) -> BrowserContext:

@@ -290,7 +290,7 @@ def test_shelf_photo_checks_three_stamps_into_the_visit_not_as_scans(app, world,
     response = inspector.post("/inspect/photo", {"photo": upload(shelf_jpeg([t for _, t in pairs]))})
     html = text_of(response)
     assert response.status_code == 200, html
-    assert "Đã kiểm tra 3 tem." in html and f"đã ghi vào chuyến kiểm tra tại {SHOP}" in html
+    assert "Đã kiểm tra 3 tem ·" in html and f"đã ghi vào chuyến kiểm tra tại {SHOP}" in html
     assert html.count("✓ Chính hãng") == 3
     for serial, _ in pairs:
         assert f'href="/inspect/stamps/{serial}"' in html
