@@ -25,7 +25,8 @@ def decode_pdf(data: bytes, dpi: int = 200) -> list[str]:
     texts = []
     document = pypdfium2.PdfDocument(data)
     for page in document:
-        texts += [r.text for r in zxingcpp.read_barcodes(page.render(scale=dpi / 72).to_pil())]
+        image = page.render(scale=dpi / 72).to_pil()
+        texts += [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
     return texts
 
 
