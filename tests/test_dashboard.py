@@ -17,7 +17,7 @@ from stamp_service.registry import batches, products, recognitions
 from stamp_service.stamps.serials import format_serial
 from stamp_service.verification.verdicts import TONE, VERDICTS
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
-    ARTIFACTS, Phone, chromium_executable, live_server, phone,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone,
 )
 
 try:

@@ -11,7 +11,6 @@ import pypdfium2
 import zxingcpp
 from PIL import Image
 
-from conftest import csrf_from
 from stamp_service.cli import cli
 from stamp_service.context import get_storage
 from stamp_service.signing_keys import keystore

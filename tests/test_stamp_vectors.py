@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import cbor2
 import pytest
 
 from click.testing import CliRunner

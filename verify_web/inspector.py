@@ -17,10 +17,9 @@ from stamp_service.registry import batches, places, producers, products, recogni
 from stamp_service.registry.fields import Invalid
 from stamp_service.signing_keys import keystore
 from stamp_service.verification import checker
+from stamp_service.verification.requests import copy_rules, run_check
 
 from . import bp
-from .device import scan_context
-from .pages import copy_rules
 
 STAFF = ("inspector", "admin")
 MAX_CODES = 50  # a shelf photo holds a few dozen stamps at most
@@ -33,8 +32,7 @@ def media_dir(kind: str) -> Path:
 
 def _check(code: str) -> checker.Outcome:
     """An inspector's check: the same verdict a shopper would get, not counted as a shopper's scan."""
-    return checker.verify(get_storage(), keystore().records(), code, source="typed", context=scan_context(),
-                          rules=copy_rules(), record=False)
+    return run_check(code, "typed", record=False)
 
 
 def _my_visit():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template, request
+from flask import jsonify, render_template, request
 from werkzeug.wrappers import Response
 
 from stamp_service.auth.access import public
@@ -11,29 +11,11 @@ from stamp_service.registry import places
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps.serials import format_serial
 from stamp_service.verification import checker
-from stamp_service.verification.copy_detection import Rules
+from stamp_service.verification.requests import _province, device_id, remember_device, run_check
 
 from . import bp
-from .device import device_id, remember_device, scan_context
 
 NO_CACHE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
-
-
-def copy_rules() -> Rules:
-    """The configured copy-detection thresholds (checked at start-up)."""
-    return Rules.from_config(current_app.config.get("COPY_RULES"))
-
-
-def _province(value: str | None) -> str | None:
-    """A province code the shopper chose to share, if it is a real one."""
-    return value if value and places.province(value) else None
-
-
-def run_check(code: str, source: str, *, with_device: bool = True) -> checker.Outcome:
-    """Verify a code for this request and record the scan."""
-    return checker.verify(get_storage(), keystore().records(), code, source=source,
-                          context=scan_context(with_device=with_device, province_code=_province(request.values.get("tinh"))),
-                          rules=copy_rules())
 
 
 def _page(outcome: checker.Outcome, code: str) -> Response:

@@ -16,10 +16,10 @@ from stamp_service.stamps.errors import StampError
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps.serials import parse_serial
 from stamp_service.stamps.signing import verify_stamp
+from stamp_service.verification.requests import remember_device, scan_context
 from stamp_service.verification.scans import iso
 
 from . import bp
-from .device import remember_device, scan_context
 
 SCHEMA = Schema("Report", (
     Field("what", "text", required=True, max_length=1000),

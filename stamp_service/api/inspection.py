@@ -17,6 +17,7 @@ from ..stamps.errors import StampError
 from ..stamps.serials import parse_serial
 from ..stamps.signing import verify_stamp
 from ..verification import checker
+from ..verification.requests import copy_rules, run_check
 from . import bp
 from .body import json_object
 from .verify import outcome_json
@@ -26,11 +27,8 @@ MAX_CODES = 50
 
 
 def _check(code: str) -> checker.Outcome:
-    from verify_web.device import scan_context
-    from verify_web.pages import copy_rules
-
-    return checker.verify(get_storage(), keystore().records(), code, source="api",
-                          context=scan_context(with_device=False), rules=copy_rules(), record=False)
+    """An inspector's check through the API: not counted as a shopper's scan."""
+    return run_check(code, "api", with_device=False, record=False)
 
 
 @bp.route("/decode", methods=["POST"])
@@ -62,8 +60,6 @@ def _serial_of(code: str) -> int:
 @roles(*STAFF)
 def stamp_history() -> Response:
     """A stamp's full detail with {"scans": [...]}: ?code=<QR text or serial>."""
-    from verify_web.pages import copy_rules
-
     code = request.args.get("code", "")
     if not code.strip():
         raise ValidationError.single("code", "error.required")

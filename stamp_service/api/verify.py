@@ -11,6 +11,7 @@ from ..registry import places
 from ..registry.fields import ValidationError
 from ..stamps.serials import format_serial
 from ..verification.checker import Outcome
+from ..verification.requests import run_check
 from . import bp
 
 NO_CACHE = {"Cache-Control": "no-store, max-age=0"}
@@ -41,8 +42,6 @@ def outcome_json(o: Outcome) -> dict:
 @public
 def verify() -> tuple[Response, int, dict[str, str]]:
     """Verify ?code=<QR text or typed serial>: {"verdict", "reasons", "scan_count", "first_scan", "stamp"}."""
-    from verify_web.pages import run_check
-
     code = request.args.get("code", "")
     if not code.strip() or len(code) > 2000:
         raise ValidationError({"code": Message("error.required" if not code.strip() else "error.too_long", {"max": 2000})})

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..registry.fields import Field, Invalid, Schema, ValidationError
-from ..registry.records import NotFound, Row, merged, require, save
+from ..registry.records import Row, merged, require, save
 from ..storage import Storage
 
 ROLES = ("admin", "producer", "inspector")

@@ -8,7 +8,7 @@ from ..storage import Storage
 from . import places
 from .fields import Field, Invalid, Schema, ValidationError
 from .identifiers import check_identifier
-from .records import NotFound, Row, merged, require, save
+from .records import Row, merged, require, save
 
 TYPES = ("enterprise", "cooperative", "cooperative_group", "household")
 ID_TYPES = ("tax_code", "personal_id", "other")

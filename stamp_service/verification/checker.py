@@ -63,7 +63,7 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
     flagged = cases.confirmed_for(storage, run["batch_id"], claims.serial)
     if flagged is not None:  # an inspector confirmed counterfeits under this stamp's serial or batch
         return Verdict("suspected-copy", [reason("confirmed_counterfeit", case=flagged["id"])])
-    batch, product = outcome.batch, outcome.product
+    batch = outcome.batch
     if batch is not None and batch["recalled_at"]:
         return Verdict("recalled", [reason("recalled", reason=batch["recall_reason"] or "")])
     outcome.serial_state = issuing.serial_state(storage, run, claims.serial)

@@ -1,4 +1,5 @@
-"""The anonymous scan context: a random first-party device cookie and a salted network hash."""
+"""Verification for the current request: the anonymous scan context (a random first-party device cookie and
+a salted network hash), the configured copy rules, and one call that checks a code and records the scan."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import secrets
 from flask import current_app, g, request
 from werkzeug.wrappers import Response
 
-from stamp_service.verification.scans import ScanContext, network_hash, ua_family
+from ..context import get_storage
+from ..registry import places
+from ..signing_keys import keystore
+from . import checker
+from .copy_detection import Rules
+from .scans import ScanContext, network_hash, ua_family
 
 COOKIE = "ocop_d"
 _VALID = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -41,3 +47,20 @@ def scan_context(*, with_device: bool = True, province_code: str | None = None) 
         ua_family=ua_family(request.headers.get("User-Agent")),
         province_code=province_code,
     )
+
+
+def copy_rules() -> Rules:
+    """The configured copy-detection thresholds (checked at start-up)."""
+    return Rules.from_config(current_app.config.get("COPY_RULES"))
+
+
+def _province(value: str | None) -> str | None:
+    """A province code the shopper chose to share, if it is a real one."""
+    return value if value and places.province(value) else None
+
+
+def run_check(code: str, source: str, *, with_device: bool = True, record: bool = True) -> checker.Outcome:
+    """Verify a code for this request; record it as a shopper's scan unless record=False (inspectors)."""
+    context = scan_context(with_device=with_device, province_code=_province(request.values.get("tinh")))
+    return checker.verify(get_storage(), keystore().records(), code, source=source, context=context,
+                          rules=copy_rules(), record=record)
