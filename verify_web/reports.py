@@ -14,8 +14,7 @@ from stamp_service.media import store_image
 from stamp_service.registry.fields import Field, Invalid, Schema, ValidationError
 from stamp_service.stamps.errors import StampError
 from stamp_service.signing_keys import keystore
-from stamp_service.stamps.serials import parse_serial
-from stamp_service.stamps.signing import verify_stamp
+from stamp_service.stamps.signing import serial_of_code
 from stamp_service.verification.requests import remember_device, scan_context
 from stamp_service.verification.scans import iso
 
@@ -37,9 +36,7 @@ def _serial_of(code: str | None) -> int | None:
     if not code:
         return None
     try:
-        if "/" in code:
-            return verify_stamp(code, keystore().records()).claims.serial
-        return parse_serial(code)
+        return serial_of_code(code, keystore().records())
     except StampError:
         return None
 

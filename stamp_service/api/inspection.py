@@ -14,8 +14,7 @@ from ..registry.fields import Invalid, ValidationError
 from ..registry.records import require
 from ..signing_keys import keystore
 from ..stamps.errors import StampError
-from ..stamps.serials import parse_serial
-from ..stamps.signing import verify_stamp
+from ..stamps.signing import serial_of_code
 from ..verification import checker
 from ..verification.requests import copy_rules, run_check
 from . import bp
@@ -47,11 +46,8 @@ def decode() -> Response:
 
 def _serial_of(code: str) -> int:
     """The serial a QR text or a typed serial names; raises ValidationError."""
-    code = code.strip()
     try:
-        if "/" in code or len(code) > 20:
-            return verify_stamp(code, keystore().records()).claims.serial
-        return parse_serial(code) if not code.isdigit() else int(code)
+        return serial_of_code(code, keystore().records(), bare_number_ok=True)
     except StampError as exc:
         raise ValidationError({"code": Message("error.serial_typed", {"detail": exc.message})}) from None
 

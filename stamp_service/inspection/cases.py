@@ -11,7 +11,7 @@ from ..registry.fields import Field, Schema, ValidationError
 from ..registry.records import NotFound, Row, require
 from ..stamps import issuing
 from ..stamps.errors import StampError
-from ..stamps.serials import parse_serial
+from ..stamps.serials import parse_serial_or_number
 from ..storage import Storage
 
 KINDS = ("stamp", "range", "batch")
@@ -38,7 +38,7 @@ def _now() -> str:
 
 def _serial(text: str) -> int:
     try:
-        return parse_serial(text) if not text.strip().isdigit() else int(text.strip())
+        return parse_serial_or_number(text)
     except StampError as exc:
         raise ValidationError.single("serial", "error.serial_typed", detail=exc.message) from None
 

@@ -17,7 +17,7 @@ from ..registry.fields import ValidationError
 from ..signing_keys import keystore
 from ..stamps import issuing
 from ..stamps.errors import StampError
-from ..stamps.serials import parse_serial
+from ..stamps.serials import parse_serial_or_number
 from . import bp
 
 PREVIEW_DPI = 60
@@ -164,14 +164,12 @@ def _serial_field(name: str) -> int | None:
     text = request.form.get(name, "").strip()
     if not text:
         return None
-    if "-" in text or " " in text:
-        try:
-            return parse_serial(text)
-        except StampError as exc:
-            raise ValidationError.single(name, "error.serial_typed", detail=exc.message) from None
-    if not text.isdigit():
+    if not ("-" in text or " " in text or text.isdigit()):
         raise ValidationError.single(name, "error.integer")
-    return int(text)
+    try:
+        return parse_serial_or_number(text)
+    except StampError as exc:
+        raise ValidationError.single(name, "error.serial_typed", detail=exc.message) from None
 
 
 @bp.route("/portal/runs/<int:run_id>/state", methods=["POST"])

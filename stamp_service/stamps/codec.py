@@ -37,6 +37,11 @@ def stamp_url(message: bytes, host: str) -> str:
     return f"HTTPS://{host.upper()}/{SHORT_PATH}/{bytes_to_digits(message)}"
 
 
+def looks_like_qr_text(text: str) -> bool:
+    """Whether a code is a scanned QR text (which carries a signature) rather than a typed serial."""
+    return "/" in text or len(text) > 20
+
+
 def parse_stamp_url(text: str) -> tuple[str | None, bytes]:
     """(host or None, COSE message) from a QR text, in any letter case, or just the S/<digits> path."""
     if not isinstance(text, str):

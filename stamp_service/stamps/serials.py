@@ -37,6 +37,12 @@ def format_serial(serial: int) -> str:
     return f"{body}-{damm(f'{serial:0{MIN_DIGITS}d}')}"
 
 
+def parse_serial_or_number(text: str) -> int:
+    """A serial typed by staff: the bare number from a listing, or as printed (check digit verified)."""
+    compact = (text or "").strip()
+    return int(compact) if compact.isascii() and compact.isdigit() else parse_serial(compact)
+
+
 def parse_serial(text: str) -> int:
     """The serial from what a person typed (spaces, dots and dashes ignored); raises MalformedStamp."""
     compact = re.sub(r"[\s.\-–]", "", text or "")

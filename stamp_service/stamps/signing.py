@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from .. import cose
 from ..keystore import KeyInfo, KeyNotUsable, PublicKeyRecord, check_issued_within
 from .claims import StampClaims
-from .codec import parse_stamp_url, stamp_url
+from .codec import looks_like_qr_text, parse_stamp_url, stamp_url
+from .serials import parse_serial, parse_serial_or_number
 from .errors import InvalidSignature, KeyRevoked, MalformedStamp, UnknownKey
 
 
@@ -25,6 +26,15 @@ def sign_stamp(claims: StampClaims, private_key: cose.PrivateKey, key: KeyInfo, 
     """The QR text for these claims, signed with the given key."""
     message = cose.sign1(claims.to_cbor(), private_key, key.kid, alg=key.alg, tag=True)
     return stamp_url(message, host)
+
+
+def serial_of_code(code: str, keys: Mapping[bytes, PublicKeyRecord], *, bare_number_ok: bool = False) -> int:
+    """The serial a code names: a QR text whose signature verifies, or a typed serial (staff may also type the
+    bare number); raises StampError."""
+    code = (code or "").strip()
+    if looks_like_qr_text(code):
+        return verify_stamp(code, keys).claims.serial
+    return parse_serial_or_number(code) if bare_number_ok else parse_serial(code)
 
 
 def verify_stamp(text: str, keys: Mapping[bytes, PublicKeyRecord]) -> VerifiedStamp:

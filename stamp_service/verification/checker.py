@@ -14,6 +14,7 @@ from ..registry.records import Row
 from ..inspection import cases
 from ..stamps import issuing
 from ..stamps.claims import StampClaims
+from ..stamps.codec import looks_like_qr_text
 from ..stamps.errors import KeyRevoked, MalformedStamp, StampError
 from ..stamps.serials import parse_serial
 from ..stamps.signing import verify_stamp
@@ -116,7 +117,7 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
     now = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     outcome = Outcome(Verdict("malformed"))
     text = (code or "").strip()
-    signed = "/" in text or len(text) > 20  # a QR text carries a signature; a typed serial does not
+    signed = looks_like_qr_text(text)  # a QR text carries a signature; a typed serial does not
     try:
         if signed:
             stamp = verify_stamp(text, keys)
