@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
-from print_layouts import preview_png, render_pdf, render_test_page
+from print_layouts import Calibration, preview_png, render_pdf, render_test_page
 
 from .. import printing
 from ..auth.access import roles
@@ -46,21 +46,21 @@ def run_new(batch_id: int):
     return redirect(url_for("portal.run_detail", run_id=run["id"]))
 
 
-def _print_form(run: dict) -> dict:
-    """The print form's values: what was submitted, else the producer's saved template and calibration."""
+def _print_form(run: dict) -> tuple[dict, Calibration]:
+    """The print form's values (what was submitted, else the producer's saved template and calibration), and
+    the saved calibration that empty fields fall back to."""
     saved_template, saved = printing.saved_settings(get_storage(), run["producer_id"])
     values = {"template": saved_template or "a4-24-70x37", "start": "1", "offset_x_mm": saved.offset_x_mm,
               "offset_y_mm": saved.offset_y_mm, "scale_x": saved.scale_x, "scale_y": saved.scale_y}
     values.update({k: v for k, v in request.values.items() if k in values or k in ("cut_lines", "first", "last")})
-    return values
+    return values, saved
 
 
-def _print_job(run: dict):
+def _print_job(run: dict, form: tuple[dict, Calibration] | None = None):
     """Template, calibration, start and serial range from the request; raises ValidationError."""
-    values = _print_form(run)
+    values, saved = form or _print_form(run)
     templates = printing.available_templates(Path(current_app.instance_path))
     template = printing.choose_template(templates, values.get("template"))
-    _name, saved = printing.saved_settings(get_storage(), run["producer_id"])
     calibration = printing.calibration_from(values, saved)
     cleaned = printing.SETTINGS.clean({k: values.get(k) for k in ("start", "first", "last")}, partial=True)
     lo, hi = issuing.run_range(run, cleaned.get("first"), cleaned.get("last"))
@@ -71,13 +71,14 @@ def _print_job(run: dict):
 def _run_page(run: dict, *, preview: bool = False, status: int = 200):
     """The run page; with preview, the print settings are checked and the first page shown (or the errors)."""
     storage = get_storage()
-    values = _print_form(run)
+    form = _print_form(run)
+    values = form[0]
     errors: dict[str, str] = {}
     form_error = None
     preview_query = None
     if preview:
         try:
-            template, calibration, start = _print_job(run)[:3]
+            template, calibration, start = _print_job(run, form)[:3]
         except ValidationError as exc:
             errors, form_error, status = exc.render(), exc.message.render(), 400
         else:
