@@ -42,43 +42,6 @@ VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets may read as a formula (OWASP CSV injection)
 DASH = "—"
 
-# The record's own words: key -> (Vietnamese, English). Verdict words come from the shared catalog.
-TEXT: dict[str, tuple[str, str]] = {
-    "title": ("BIÊN BẢN KIỂM TRA TEM TRUY XUẤT NGUỒN GỐC OCOP", "OCOP TRACEABILITY STAMP INSPECTION RECORD"),
-    "visit_no": ("Chuyến kiểm tra số {id}", "Visit no. {id}"),
-    "facts": ("Thông tin chuyến kiểm tra", "Visit details"),
-    "shop": ("Cửa hàng", "Shop"),
-    "address": ("Địa chỉ", "Address"),
-    "province": ("Tỉnh / thành phố", "Province / city"),
-    "inspector": ("Kiểm tra viên", "Inspector"),
-    "started": ("Bắt đầu", "Started"),
-    "closed": ("Kết thúc", "Closed"),
-    "still_open": ("Chưa kết thúc", "Not closed yet"),
-    "notes": ("Ghi chú chung", "Notes"),
-    "vietnam_time": ("Thời gian theo giờ Việt Nam (UTC+7).", "Times are Vietnam time (UTC+7)."),
-    "summary": ("Tổng hợp kết quả", "Summary"),
-    "checked": ("Số tem đã kiểm tra: {count}", "Stamps checked: {count}"),
-    "count": ("Số tem", "Stamps"),
-    "checks": ("Chi tiết các lần kiểm tra", "Checks"),
-    "no_checks": ("Chưa kiểm tra tem nào.", "No stamp was checked."),
-    "photos": ("Ảnh chụp tại cửa hàng", "Photos taken at the shop"),
-    "in_full": ("Toàn văn lý do và ghi chú dài", "Long reasons and notes in full"),
-    "see_below": ("(xem toàn văn bên dưới, STT\u00a0{no})", "(in full below, no.\u00a0{no})"),
-    "page": ("Trang {page}/{pages}", "Page {page}/{pages}"),
-    "footer": ("Biên bản kiểm tra tem OCOP · {shop}", "OCOP stamp inspection record · {shop}"),
-    "for_shop": ("ĐẠI DIỆN CỬA HÀNG", "FOR THE SHOP"),
-    "for_inspector": ("KIỂM TRA VIÊN", "INSPECTOR"),
-    "sign_here": ("(Ký, ghi rõ họ tên)", "(Signature and full name)"),
-    # table and CSV columns
-    "col.no": ("STT", "No."),
-    "col.time": ("Thời gian", "Time"),
-    "col.code": ("Mã", "Code"),
-    "col.serial": ("Số sê-ri", "Serial"),
-    "col.verdict": ("Kết quả", "Verdict"),
-    "col.reasons": ("Lý do", "Reasons"),
-    "col.note": ("Ghi chú", "Note"),
-    "col.photo": ("Ảnh", "Photo"),
-}
 CSV_COLUMNS = ("col.time", "col.code", "col.serial", "col.verdict", "col.reasons", "col.note", "col.photo")
 
 # Marker colours as in the verification page's banners (verify.css), amber a little lighter so it reads as amber.
@@ -109,9 +72,8 @@ def _language(lang: str | None) -> str:
 
 
 def _t(key: str, lang: str, **params: Any) -> str:
-    """The record's own text for key in lang."""
-    text = TEXT[key][0 if lang == "vi" else 1]
-    return text.format(**params) if params else text
+    """The record's words for key, from the interface catalog (entries "record.*")."""
+    return gettext(f"record.{key}", _language(lang), **params)
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
