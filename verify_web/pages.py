@@ -11,7 +11,7 @@ from stamp_service.registry import places
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps.serials import format_serial
 from stamp_service.verification import checker
-from stamp_service.verification.requests import _province, device_id, remember_device, run_check
+from stamp_service.verification.requests import device_id, remember_device, run_check, shared_province
 
 from . import bp
 
@@ -84,7 +84,7 @@ def share_province() -> Response:
                               Field("tinh", max_length=2, required=True))).clean(request.form)
     storage = get_storage()
     scan = storage.get("scans", values["scan_id"])
-    province = _province(values["tinh"])
+    province = shared_province(values["tinh"])
     # Only the device that made the scan may annotate it, once, and only with a real province.
     if scan is None or province is None or scan["device"] != device_id() or scan["province_code"]:
         return remember_device(Response(render_template("verify_web/shared.html", ok=False), status=400,

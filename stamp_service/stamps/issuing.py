@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -82,7 +83,7 @@ def get_run(storage: Storage, run_id: int, *, producer_id: int | None = None) ->
     run = storage.get("runs", run_id)
     if run is None:
         raise NotFound("run", run_id)
-    batch = batches.get(storage, run["batch_id"]) if run else None
+    batch = batches.get(storage, run["batch_id"])
     if producer_id is not None and batch["producer_id"] != producer_id:
         raise NotFound("run", run_id)
     return {**run, "producer_id": batch["producer_id"], "count": run["last_serial"] - run["first_serial"] + 1}
@@ -118,7 +119,7 @@ def codes(run: Row, store: KeyStore, host: str, first: int | None = None, last: 
     key, private_key = store.signing_key(bytes.fromhex(run["kid"]))
     template = run_claims(run, lo)
     for serial in range(lo, hi + 1):
-        claims = StampClaims(**{**template.__dict__, "serial": serial})
+        claims = dataclasses.replace(template, serial=serial)
         yield serial, sign_stamp(claims, private_key, key, host)
 
 

@@ -54,13 +54,13 @@ def copy_rules() -> Rules:
     return Rules.from_config(current_app.config.get("COPY_RULES"))
 
 
-def _province(value: str | None) -> str | None:
+def shared_province(value: str | None) -> str | None:
     """A province code the shopper chose to share, if it is a real one."""
     return value if value and places.province(value) else None
 
 
 def run_check(code: str, source: str, *, with_device: bool = True, record: bool = True) -> checker.Outcome:
     """Verify a code for this request; record it as a shopper's scan unless record=False (inspectors)."""
-    context = scan_context(with_device=with_device, province_code=_province(request.values.get("tinh")))
+    context = scan_context(with_device=with_device, province_code=shared_province(request.values.get("tinh")))
     return checker.verify(get_storage(), keystore().records(), code, source=source, context=context,
                           rules=copy_rules(), record=record)
