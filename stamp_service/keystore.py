@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any, Union
 
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ _PASSPHRASE_HINT = (
     "or the environment (OCOP_STAMP_KEY_PASSPHRASE)"
 )
 _FORMAT = "ocop-stamp-key/1"
+# Secrets derived from private keys, per (store path, kid, purpose): decrypting a key file is slow on purpose.
+_DERIVED: dict[tuple[str, bytes, str], bytes] = {}
 
 
 # --------------------------------------------------------------------------- errors
@@ -466,6 +469,26 @@ class KeyStore:
         if not info.window_contains(_now()):
             raise KeyNotUsable(f"key {info.kid_hex} is outside its issuing window and may not sign stamps")
         return info, self._load_private_key(info)
+
+    def derived_secret(self, kid: bytes, purpose: str) -> bytes:
+        """A 32-byte secret for one purpose (e.g. hidden codes), derived from a key's private key with HKDF.
+
+        It inherits the private key's protection (encrypted at rest, held by the office) and is cached for the
+        life of the process, so the key file is decrypted once, not on every request. Any status may derive:
+        a retired key's stamps keep their hidden codes."""
+        cache_key = (str(self.path.resolve()), kid, purpose)
+        secret = _DERIVED.get(cache_key)
+        if secret is None:
+            info = self.get(kid)
+            private_key = self._load_private_key(info)
+            if isinstance(private_key, ed25519.Ed25519PrivateKey):
+                material = private_key.private_bytes_raw()
+            else:
+                material = private_key.private_numbers().private_value.to_bytes(32, "big")
+            secret = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"ocop-stamp derived secret v1",
+                          info=purpose.encode() + b"|" + kid).derive(material)
+            _DERIVED[cache_key] = secret
+        return secret
 
     def records(self) -> dict[bytes, PublicKeyRecord]:
         """Every key's public record (metadata and public key) by kid: what a verifier needs."""

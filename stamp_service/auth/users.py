@@ -13,7 +13,7 @@ from ..registry.fields import Field, Invalid, Schema, ValidationError
 from ..registry.records import Row, merged, require, save
 from ..storage import Storage
 
-ROLES = ("admin", "producer", "inspector")
+ROLES = ("admin", "producer", "inspector", "gateway")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "ocop_"
 # Compared against when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password.

@@ -44,19 +44,28 @@ class Storage:
     def migrate(self) -> list[str]:
         """Apply the migrations this database has not seen yet; return their names."""
         applied: list[str] = []
-        with self.transaction():
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL"
-                " DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
-            )
-            done = {r[0] for r in self.db.execute("SELECT name FROM _migrations").fetchall()}
-            for name, statements in MIGRATIONS:
-                if name in done:
-                    continue
-                for sql in statements:
-                    self.db.execute(sql)
-                self.db.execute("INSERT INTO _migrations (name) VALUES (?)", [name])
-                applied.append(name)
+        # Rebuilding a table (SQLite cannot alter a CHECK) needs foreign keys off; they are checked before commit
+        # instead, as SQLite's own procedure for schema changes says. The pragma is a no-op inside a transaction.
+        self.db.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self.transaction():
+                self.db.execute(
+                    "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL"
+                    " DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
+                )
+                done = {r[0] for r in self.db.execute("SELECT name FROM _migrations").fetchall()}
+                for name, statements in MIGRATIONS:
+                    if name in done:
+                        continue
+                    for sql in statements:
+                        self.db.execute(sql)
+                    self.db.execute("INSERT INTO _migrations (name) VALUES (?)", [name])
+                    applied.append(name)
+                broken = self.db.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise StorageError(f"migration left {len(broken)} broken references, e.g. {tuple(broken[0])}")
+        finally:
+            self.db.execute("PRAGMA foreign_keys = ON")
         return applied
 
     def migrations_applied(self) -> list[str]:

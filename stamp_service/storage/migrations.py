@@ -251,6 +251,87 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "0006_copies_and_claims",
+        [
+            # Two-layer stamps: a run may carry an 8-digit hidden code per stamp (derived, never stored).
+            "ALTER TABLE runs ADD COLUMN hidden_code INTEGER NOT NULL DEFAULT 0 CHECK (hidden_code IN (0, 1))",
+            # Scan identity for copy detection (docs/copy-detection.md): the household a scan is counted for,
+            # whether its device cookie was minted by this very request (an untrusted, fresh visitor), whether
+            # it is evidence at all (typed serials, anonymous API calls and repeat views are not), and the
+            # earlier scan of the same device it merely repeats.
+            "ALTER TABLE scans ADD COLUMN household TEXT",
+            "ALTER TABLE scans ADD COLUMN fresh INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE scans ADD COLUMN evidence INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE scans ADD COLUMN view_of INTEGER",
+            "CREATE INDEX scans_run_serial_at ON scans (run_id, serial, at) WHERE evidence = 1",
+            "CREATE INDEX scans_device_at ON scans (device, at)",
+            # The first successful check of a stamp's hidden code: one row per claimed stamp, never per issued one.
+            f"""CREATE TABLE claims (
+                serial INTEGER PRIMARY KEY,
+                run_id INTEGER NOT NULL REFERENCES runs (id),
+                at TEXT NOT NULL DEFAULT {NOW},
+                channel TEXT NOT NULL CHECK (channel IN ('web', 'api', 'sms')),
+                household TEXT,
+                net_hash TEXT,
+                province_code TEXT
+            )""",
+            # Every attempt, right or wrong: the guessing limits count these. An SMS sender is kept only as a
+            # salted hash.
+            f"""CREATE TABLE claim_attempts (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL DEFAULT {NOW},
+                serial INTEGER,
+                run_id INTEGER REFERENCES runs (id),
+                result TEXT NOT NULL CHECK (result IN ('first', 'already-claimed', 'wrong-code', 'limited')),
+                channel TEXT NOT NULL CHECK (channel IN ('web', 'api', 'sms')),
+                household TEXT,
+                net_hash TEXT,
+                sender_hash TEXT
+            )""",
+            "CREATE INDEX claim_attempts_serial_at ON claim_attempts (serial, at)",
+            "CREATE INDEX claim_attempts_net_at ON claim_attempts (net_hash, at)",
+            "CREATE INDEX claim_attempts_sender_at ON claim_attempts (sender_hash, at)",
+            # A copy suspicion raised by the rules, with its evidence: it stays (and keeps the stamp's public
+            # verdict at suspected-copy) until an inspector dismisses it.
+            f"""CREATE TABLE suspicions (
+                id INTEGER PRIMARY KEY,
+                serial INTEGER NOT NULL,
+                run_id INTEGER REFERENCES runs (id),
+                batch_id INTEGER REFERENCES batches (id),
+                at TEXT NOT NULL DEFAULT {NOW},
+                rule TEXT NOT NULL,
+                evidence TEXT NOT NULL,
+                households INTEGER NOT NULL,
+                networks INTEGER NOT NULL,
+                status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'dismissed')),
+                dismissed_by INTEGER REFERENCES users (id),
+                dismissed_at TEXT
+            )""",
+            "CREATE INDEX suspicions_serial ON suspicions (serial, status)",
+            "CREATE INDEX suspicions_run ON suspicions (run_id)",
+            # A new role for SMS gateways (they may only post inbound messages). SQLite cannot alter a CHECK:
+            # rebuild the table (migrate() runs with foreign keys off and checks them before committing).
+            f"""CREATE TABLE users_new (
+                id INTEGER PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                name TEXT,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('admin', 'producer', 'inspector', 'gateway')),
+                producer_id INTEGER REFERENCES producers (id),
+                disabled INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                CHECK ((role = 'producer') = (producer_id IS NOT NULL))
+            )""",
+            "INSERT INTO users_new SELECT id, email, name, password_hash, role, producer_id, disabled, created_at"
+            " FROM users",
+            "DROP TABLE users",
+            "ALTER TABLE users_new RENAME TO users",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
@@ -272,10 +353,15 @@ TABLES: dict[str, frozenset[str]] = {
     "api_tokens": frozenset("id user_id token_hash label created_at last_used_at".split()),
     "runs": frozenset(
         "id batch_id first_serial last_serial initial_state issuer issued_at kid product_id stars origin_commune_code"
-        " production_date expiry_date certificate_valid_until created_by created_at".split()
+        " production_date expiry_date certificate_valid_until created_by created_at hidden_code".split()
     ),
+    "claims": frozenset("serial run_id at channel household net_hash province_code".split()),
+    "claim_attempts": frozenset("id at serial run_id result channel household net_hash sender_hash".split()),
+    "suspicions": frozenset("id serial run_id batch_id at rule evidence households networks status dismissed_by"
+                            " dismissed_at".split()),
     "range_states": frozenset("id run_id first_serial last_serial state note changed_by changed_at".split()),
-    "scans": frozenset("id at serial run_id batch_id verdict source device net_hash ua_family province_code".split()),
+    "scans": frozenset("id at serial run_id batch_id verdict source device net_hash ua_family province_code household"
+                       " fresh evidence view_of".split()),
     "reports": frozenset("id at serial code what where_bought contact photo device net_hash status".split()),
     "print_settings": frozenset("id producer_id template offset_x_mm offset_y_mm scale_x scale_y updated_at".split()),
     "cases": frozenset("id kind run_id serial_from serial_to batch_id status title notes created_by created_at"
