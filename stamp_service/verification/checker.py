@@ -43,6 +43,7 @@ class Outcome:
     scan_count: int = 0
     first_scan: str | None = None
     scan_id: int | None = None
+    claim: Row | None = None  # the first check of the stamp's hidden code, if it has one and it was claimed
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -23,6 +23,8 @@ class ScanContext:
     net_hash: str | None
     ua_family: str | None
     province_code: str | None = None
+    fresh: bool = False  # the device cookie was minted by this request: nothing vouches for this visitor yet
+    household: str | None = None  # who the scan counts for in copy detection (filled in by the checker)
 
 
 def iso(moment: dt.datetime) -> str:
