@@ -56,10 +56,13 @@ def error_response(code: int, message: str, fields: dict[str, str] | None = None
 def _http_error(exc: HTTPException) -> Response:
     code = exc.code or 500
     key = _message_key(code, exc)
-    message = gettext(key)
+    retry_after = getattr(exc, "retry_after", None) if code in (429, 503) else None
+    message = gettext(key, seconds=retry_after or 60) if code == 429 else gettext(key)
     if message == key:  # no catalog entry for this code
         message = exc.name
     response = error_response(code, message)
+    if retry_after:
+        response.headers["Retry-After"] = str(int(retry_after))
     allowed = getattr(exc, "valid_methods", None)
     if allowed:
         response.headers["Allow"] = ", ".join(allowed)

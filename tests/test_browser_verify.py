@@ -184,13 +184,13 @@ def test_shopper_verifies_stamps_on_a_phone(browser: Browser, live_server: str, 
     phone.assert_no_sideways_scroll("genuine stamp")
     shot(page, "genuine-vi")
 
-    # Each scan counts, this one included.
+    # A reload by the same phone is a view, not a new scan (it must not make the stamp look scanned often).
     page.reload()
-    expect_genuine(page, serial, scans=2)
+    expect_genuine(page, serial, scans=1)
 
-    # 2. A scanner that lower-cases the URL gets the same verdict.
+    # 2. A scanner that lower-cases the URL gets the same verdict (and it is still this phone's one scan).
     open_page(page, "/s/" + genuine_path.split("/S/", 1)[1])
-    expect_genuine(page, serial, scans=3)
+    expect_genuine(page, serial, scans=1)
 
     # 3. A forged stamp (signature altered), and a number that is no stamp of ours.
     open_page(page, forged_path)
@@ -227,7 +227,7 @@ def test_shopper_verifies_stamps_on_a_phone(browser: Browser, live_server: str, 
     box.locator("#serial").fill(format_serial(serial))
     box.get_by_role("button", name="Xác thực").tap()
     expect(page).to_have_url(re.compile(r"/check\?serial="))
-    expect_genuine(page, serial, scans=4)
+    expect_genuine(page, serial, scans=2)  # a typed check is recorded (though it is never copy evidence)
     phone.assert_no_sideways_scroll("typed serial")
     shot(page, "typed-serial")
 
@@ -243,13 +243,13 @@ def test_shopper_verifies_stamps_on_a_phone(browser: Browser, live_server: str, 
 
     # 6. English one tap away, on the page the shopper is looking at.
     open_page(page, genuine_path)
-    expect_genuine(page, serial, scans=5)
+    expect_genuine(page, serial, scans=2)  # the same phone again within 30 minutes: a view
     page.get_by_role("navigation").get_by_role("link", name="EN", exact=True).tap()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(re.compile(re.escape(genuine_path) + "$"))
     expect_banner(page, "Genuine", "ok", "✓", GREEN)
     expect(page.locator(".stars")).to_contain_text("4-star OCOP")
-    expect(page.locator("section.card .scans")).to_contain_text("Scanned 6 times")
+    expect(page.locator("section.card .scans")).to_contain_text("Scanned 2 times")  # switching language: a view
     phone.assert_no_sideways_scroll("genuine stamp in English")
     shot(page, "genuine-en")
     open_page(page, forged_path)
@@ -261,7 +261,8 @@ def test_shopper_verifies_stamps_on_a_phone(browser: Browser, live_server: str, 
     try:
         other = Phone(plain.new_page(), live_server)
         open_page(other.page, genuine_path)
-        expect_genuine(other.page, serial, scans=7)
+        # a fresh browser on the same network the same day joins that household: still a view, not a new scan
+        expect_genuine(other.page, serial, scans=2)
         assert not other.failed and not other.http_errors and not other.console_errors, (
             other.failed, other.http_errors, other.console_errors)
         requests = phone.requests + other.requests

@@ -351,8 +351,10 @@ def test_typed_checks_serial_and_forged_code(app, world, login) -> None:
 
 def test_stamp_detail_shows_everything_known(app, world, login, shopper) -> None:
     (serial, text), (other_serial, _) = stamp_codes(app, world.run_a, 2)
-    for _ in range(2):  # two shopper scans of the genuine stamp
-        assert shopper.get(url_path(text)).status_code == 200
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "203.0.113.20"  # another shopper, on another network
+    for client in (shopper, other):  # two shopper scans of the genuine stamp
+        assert client.get(url_path(text)).status_code == 200
     inspector = login("inspector")
     opened = inspector.post("/inspect/cases", {"kind": "stamp", "serial": str(serial), "status": "confirmed",
                                                "title": "Tem bị sao chép ở chợ Hạ Long"})
@@ -601,8 +603,10 @@ def test_api_decode_photo(app, world, api, pillow_limit) -> None:
 
 def test_api_stamp_history(app, world, api, shopper) -> None:
     (serial, text), = stamp_codes(app, world.run_a, 1)
-    for _ in range(3):
-        shopper.get(url_path(text))
+    for n in range(3):  # three shoppers in three networks (one shopper's reloads would be views, not scans)
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"203.0.113.{30 + n * 0}" if n == 0 else f"198.51.{n}.7"
+        client.get(url_path(text))
     call = api("inspector")
     for code in (text, url_path(text)[1:].lower(), format_serial(serial), str(serial)):
         answer = call("GET", "/api/v1/stamps/history", query_string={"code": code})

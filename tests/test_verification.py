@@ -17,7 +17,7 @@ from stamp_service.stamps import issuing
 from stamp_service.stamps.claims import StampClaims
 from stamp_service.stamps.serials import format_serial
 from stamp_service.stamps.signing import sign_stamp
-from stamp_service.verification import checker
+from stamp_service.verification import checker, suspicions
 from stamp_service.verification.copy_detection import Rules
 from stamp_service.verification.scans import ScanContext
 
@@ -77,7 +77,7 @@ def test_genuine_on_page_and_api_any_case(app, world):
     assert "<h1>Chính hãng</h1>" in lower.get_data(as_text=True)
     page = shopper(app).get(path(code)).get_data(as_text=True)
     for text in ("Trà hoa vàng", "HTX Trà hoa vàng Ba Chẽ", "Xã Ba Chẽ, Tỉnh Quảng Ninh", "4 sao OCOP", "1/QĐ-UBND",
-                 "Còn hiệu lực", "A-001", format_serial(serial), "Đã quét 4 lần"):
+                 "Còn hiệu lực", "A-001", format_serial(serial), "Đã quét 2 lần"):  # reloads are views, not scans
         assert text in page, text
 
 
@@ -158,56 +158,158 @@ def test_key_revocation_turns_stamps_red_on_the_next_scan(app, world):
     check_both(app, code, "key-revoked", typed=format_serial(serial))
 
 
-def test_twelve_devices_in_an_hour_make_a_suspected_copy(app, world):
-    _serial, code = codes_of(app, world.run_a, 1)[0]
-    verdicts = []
-    for n in range(12):
+def test_twelve_phones_at_once_are_a_warning_and_a_raised_suspicion_shows_on_the_page(app, world):
+    serial, code = codes_of(app, world.run_a, 1)[0]
+    names = []
+    for n in range(12):  # twelve phones in twelve networks within seconds: a screen, not twelve packs
         client = app.test_client()  # a new phone: a new device cookie
         client.environ_base["REMOTE_ADDR"] = f"10.{n}.0.1"
-        verdicts.append(client.get("/api/v1/verify", query_string={"code": code}).get_json()["verdict"])
-        page = client.get(path(code))
-        verdicts.append(re.search(r"<h1>(.*?)</h1>", page.get_data(as_text=True))[1])
-    assert verdicts[-1] == BANNERS["suspected-copy"]
-    assert BANNERS["genuine"] in verdicts[:2]
+        names.append(client.get(path(code)).get_data(as_text=True))
+    assert 'data-verdict="genuine"' in names[0] and 'data-verdict="warning"' in names[-1]
+    assert not any('data-verdict="suspected-copy"' in html for html in names)
+    for i in range(5):  # then, over days, households in five networks: the rules raise a suspicion
+        outcome(app, code, dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3, hours=-5 * i), household=f"h{i}",
+                net=f"n{i}")
+    page = app.test_client().get(path(code)).get_data(as_text=True)
+    assert 'data-verdict="suspected-copy"' in page and "<h1>Nghi ngờ tem sao chép</h1>" in page
 
 
-def outcome(app, code, now, device="d1", net="n1", province=None, rules=None):
+def outcome(app, code, now, household="h1", net="n1", rules=None, *, source="qr", evidence=True, fresh=False):
     with app.app_context():
-        return checker.verify(get_storage(), keystore(app).records(), code, source="qr",
-                              context=ScanContext(device, net, "Chrome/Android", province), rules=rules or Rules(),
-                              now=now)
+        context = ScanContext(household, net, "Chrome/Android", fresh=fresh, household=household)
+        return checker.verify(get_storage(), keystore(app).records(), code, source=source, context=context,
+                              rules=rules or Rules(), now=now, evidence=evidence)
 
 
-def test_copy_rules_with_time(app, world):
-    codes = codes_of(app, world.run_a)
-    t0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.timezone.utc)
-    _, code = codes[0]
-    # 11 devices within an hour: a warning (more than usual), not yet a copy
-    verdicts = [outcome(app, code, t0 + dt.timedelta(minutes=m), device=f"dev{m}").verdict.name for m in range(11)]
-    assert verdicts[0] == "genuine" and verdicts[-1] == "warning"
-    assert outcome(app, code, t0 + dt.timedelta(minutes=30), device="dev-12").verdict.name == "suspected-copy"
-    # two hours later the hour window has moved on: a warning again
-    assert outcome(app, code, t0 + dt.timedelta(hours=3), device="dev-13").verdict.name == "warning"
-    # far apart: Hà Nội then Cà Mau within two hours
-    _, far = codes[1]
-    assert outcome(app, far, t0, province="01").verdict.name == "genuine"
-    result = outcome(app, far, t0 + dt.timedelta(hours=2), device="d2", province="96")
-    assert result.verdict.name == "suspected-copy" and result.verdict.reasons[0].code == "far_apart"
-    # a burst of neighbouring serials from several networks within minutes
-    later = t0 + dt.timedelta(hours=5)  # clear of the scans above
-    names = [outcome(app, c, later, device=f"b{i}", net=f"net{i % 2}").verdict.name
-             for i, (_, c) in enumerate(codes[4:12])]
-    assert names[:7] == ["genuine"] * 7 and names[7] == "suspected-copy"
+def share(app, scan_id, province):
+    """What the share form does: the scanner adds their own province to their own scan."""
+    with app.app_context():
+        get_storage().update("scans", scan_id, {"province_code": province})
+
+
+T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.timezone.utc)
+
+
+def test_households_from_enough_networks_make_a_copy(app, world):
+    _, code = codes_of(app, world.run_a, 1)[0]
+    hours = [0, 5, 11, 20, 30]
+    names = [outcome(app, code, T0 + dt.timedelta(hours=h), household=f"h{i}", net=f"n{i}").verdict.name
+             for i, h in enumerate(hours)]
+    # the 4th household is more than usual; with the 5th, four networks besides the scanner's own: a copy
+    assert names == ["genuine", "genuine", "warning", "warning", "suspected-copy"], names
+    result = outcome(app, code, T0 + dt.timedelta(days=20), household="h0", net="n0")
+    assert result.verdict.name == "suspected-copy" and result.verdict.reasons[0].code == "suspected_since"
+    with app.app_context():
+        raised = suspicions.for_serial(get_storage(), result.claims.serial)
+        assert len(raised) == 1 and raised[0]["rule"] == "households_48h" and raised[0]["networks"] == 4
+        suspicions.dismiss(get_storage(), raised[0]["id"], None)
+    assert outcome(app, code, T0 + dt.timedelta(days=21), household="h0", net="n0").verdict.name == "genuine"
+
+
+def test_an_attacker_with_three_networks_cannot_turn_a_stamp_red(app, world):
+    (_, code), (_, untouched) = codes_of(app, world.run_a, 2)
+    seen = set()
+    for i in range(300):  # a new household every request (farmed cookies), over a week, from three networks
+        at = T0 + dt.timedelta(minutes=30 * i)
+        seen.add(outcome(app, code, at, household=f"farm{i}", net=f"attacker{i % 3}").verdict.name)
+    assert "suspected-copy" not in seen and "warning" in seen
+    buyer = outcome(app, code, T0 + dt.timedelta(days=7), household="buyer", net="home")
+    assert buyer.verdict.name != "suspected-copy"
+    assert outcome(app, untouched, T0 + dt.timedelta(days=7), household="b2", net="home2").verdict.name == "genuine"
+
+
+def test_typed_serials_and_anonymous_api_look_ups_never_count(app, world):
+    serial, code = codes_of(app, world.run_a, 1)[0]
+    for i in range(20):
+        at = T0 + dt.timedelta(minutes=i)
+        assert outcome(app, format_serial(serial), at, household=f"t{i}", net=f"n{i}", source="typed",
+                       evidence=False).verdict.name == "genuine"
+        assert outcome(app, code, at, household=f"a{i}", net=f"m{i}", source="api",
+                       evidence=False).verdict.name == "genuine"
+    with app.app_context():
+        rows = get_storage().find("scans", serial=serial)
+    assert len(rows) == 40 and not any(r["evidence"] for r in rows)
+
+
+def test_reloads_by_one_household_are_views(app, world):
+    serial, code = codes_of(app, world.run_a, 1)[0]
+    first = outcome(app, code, T0)
+    for minutes in (1, 5, 29):
+        again = outcome(app, code, T0 + dt.timedelta(minutes=minutes))
+        assert again.scan_id == first.scan_id and again.verdict.name == "genuine"
+    assert outcome(app, code, T0 + dt.timedelta(minutes=45)).scan_id != first.scan_id
+    with app.app_context():
+        assert get_storage().count("scans", serial=serial) == 2
+
+
+def test_a_fresh_browser_joins_the_household_seen_on_its_network_today(app, world):
+    _, code = codes_of(app, world.run_a, 1)[0]
+    outcome(app, code, T0, household="n:main", net="home")
+    zalo = outcome(app, code, T0 + dt.timedelta(hours=3), household="n:zalo", net="home", fresh=True)
+    assert zalo.household == "n:main" and zalo.verdict.name == "genuine"
+    tomorrow = outcome(app, code, T0 + dt.timedelta(days=1), household="n:other", net="home", fresh=True)
+    assert tomorrow.household == "n:other"
+
+
+def test_photocopied_sheet(app, world):
+    run_id = new_run(app, world, 80)
+    codes = codes_of(app, run_id)
+    at = T0
+    # a sheet of 20 neighbouring serials, each copied and bought by two households in different networks
+    verdicts = {}
+    for k in range(2):
+        for i, (serial, code) in enumerate(codes[10:30]):
+            at += dt.timedelta(minutes=47)
+            result = outcome(app, code, at, household=f"s{serial}-{k}", net=f"net{(i * 2 + k) % 9}")
+            verdicts[serial] = result.verdict.name
+    flagged = [sn for sn, name in verdicts.items() if name == "suspected-copy"]
+    assert len(flagged) >= 14 and any(r.code == "sheet" for r in result.verdict.reasons), verdicts
+    # a neighbour nobody copied, scanned by its one buyer: genuine
+    assert outcome(app, codes[31][1], at, household="lone", net="net0").verdict.name == "genuine"
+
+
+def test_producer_test_scans_of_a_run_are_not_copies(app, world):
+    run_id = new_run(app, world, 60)
+    codes = codes_of(app, run_id)
+    for i, (_, code) in enumerate(codes[:40]):  # the producer checks a printed sheet, two phones
+        outcome(app, code, T0 + dt.timedelta(seconds=20 * i), household=f"staff{i % 2}", net="producer")
+    names = [outcome(app, code, T0 + dt.timedelta(days=3 + i % 5, hours=i), household=f"buyer{i}",
+                     net=f"home{i}").verdict.name for i, (_, code) in enumerate(codes[:40])]
+    assert set(names) == {"genuine"}, names
+
+
+def test_a_livestream_is_a_warning_not_a_copy(app, world):
+    _, code = codes_of(app, world.run_a, 1)[0]
+    names = [outcome(app, code, T0 + dt.timedelta(seconds=15 * i), household=f"viewer{i}", net=f"home{i}").verdict
+             for i in range(40)]
+    assert all(v.name != "suspected-copy" for v in names)
+    assert names[-1].name == "warning" and names[-1].reasons[0].code == "burst"
+    later = outcome(app, code, T0 + dt.timedelta(days=2), household="buyer", net="buyer-home")
+    assert later.verdict.name == "genuine"
+
+
+def test_provinces_far_apart_need_the_floor_too(app, world):
+    _, code = codes_of(app, world.run_a, 1)[0]
+    plan = [("01", "hn1"), ("96", "cm1"), ("01", "hn2"), ("96", "cm2"), ("79", "hcm")]
+    names = []
+    for i, (province, net) in enumerate(plan):
+        result = outcome(app, code, T0 + dt.timedelta(hours=2 * i), household=f"p{i}", net=net)
+        share(app, result.scan_id, province)
+        names.append(result.verdict.name)
+    # Hà Nội and Cà Mau within hours: only once four other networks saw the stamp is it called a copy
+    assert names[:4] == ["genuine", "genuine", "warning", "warning"] and names[4] == "suspected-copy"
+    with app.app_context():
+        assert suspicions.for_serial(get_storage(), result.claims.serial)[0]["rule"] in ("far_apart", "households_48h")
 
 
 def test_thresholds_are_configurable(app, world):
     _, code = codes_of(app, world.run_a, 1)[0]
-    t0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.timezone.utc)
-    rules = Rules(devices_per_hour=2)
-    assert outcome(app, code, t0, device="a", rules=rules).verdict.name == "genuine"
-    assert outcome(app, code, t0, device="b", rules=rules).verdict.name == "suspected-copy"
+    rules = Rules(households_48h=2, floor_networks=1)
+    assert outcome(app, code, T0, household="a", net="x", rules=rules).verdict.name == "genuine"
+    later = T0 + dt.timedelta(hours=1)
+    assert outcome(app, code, later, household="b", net="y", rules=rules).verdict.name == "suspected-copy"
     with pytest.raises(ValueError):
-        Rules.from_config({"devices_per_hour": 0})
+        Rules.from_config({"households_48h": 0})
     with pytest.raises(ValueError):
         Rules.from_config({"devices_per_minute": 3})
 
@@ -240,6 +342,7 @@ def test_every_verification_records_one_scan(app, world):
 
 def test_mutated_and_random_codes_never_5xx(app, world):
     rng = random.Random(7)
+    app.config["VERIFY_LIMITS"] = {"fresh_per_network": 10**6, "per_network": 10**6}  # one client, 3,000 requests
     codes = [c for _, c in codes_of(app, world.run_a, 3)]
     client = app.test_client()
     alphabet = "0123456789SsHTPhtp:/.-_ %?#&=ÀẾ\x00"
@@ -327,3 +430,46 @@ def test_shopper_may_share_a_province_for_their_own_scan_only(app, world):
     assert phone.post("/scan-province", data={"csrf_token": token, "scan_id": scan_id, "tinh": "01"}).status_code == 400
     with app.app_context():
         assert get_storage().get("scans", int(scan_id))["province_code"] == "22"
+
+
+def test_device_cookies_are_signed_and_a_chosen_value_is_a_new_visitor(app, world):
+    serial, code = codes_of(app, world.run_a, 1)[0]
+    chosen = "A" * 22  # well-formed in the old format, and a value an attacker would pick
+    client = app.test_client()
+    client.set_cookie("ocop_d", chosen)
+    response = client.get(path(code))
+    minted = response.headers["Set-Cookie"]
+    assert minted.startswith("ocop_d=") and "HttpOnly" in minted
+    ours = minted.split(";")[0][len("ocop_d="):]
+    device_id = ours.split(".")[0]
+    assert device_id != chosen
+    client.set_cookie("ocop_d", ours)
+    assert "Set-Cookie" not in client.get(path(code)).headers  # our own signed cookie is kept
+    tampered = ours[:-3] + ("AAA" if ours[-3:] != "AAA" else "BBB")
+    client.set_cookie("ocop_d", tampered)
+    assert client.get(path(code)).headers["Set-Cookie"].startswith("ocop_d=")  # a bad signature: a new visitor
+    with app.app_context():
+        devices = {r["device"] for r in get_storage().find("scans", serial=serial)}
+    assert chosen not in devices and device_id in devices
+
+
+def test_a_cookie_less_flood_from_one_network_gets_429_but_known_shoppers_do_not(app, world):
+    _, code = codes_of(app, world.run_a, 1)[0]
+    app.config["VERIFY_LIMITS"] = {"fresh_per_network": 20, "per_device": 10, "per_network": 1000}
+    shopper_phone = app.test_client()
+    shopper_phone.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    assert shopper_phone.get(path(code)).status_code == 200  # the shopper's first scan, before the flood
+    flood = app.test_client(use_cookies=False)
+    flood.environ_base["REMOTE_ADDR"] = "198.51.100.77"  # same /24
+    statuses = [flood.get(path(code)).status_code for _ in range(30)]
+    assert statuses[:19] == [200] * 19 and statuses[-1] == 429
+    refused = flood.get(path(code))
+    assert int(refused.headers["Retry-After"]) > 0 and "thử lại sau" in refused.get_data(as_text=True)
+    api = flood.get("/api/v1/verify", query_string={"code": code})
+    assert api.status_code == 429 and api.get_json()["error"] and api.headers["Retry-After"]
+    assert shopper_phone.get(path(code)).status_code == 200  # a known device has its own budget
+    with app.app_context():
+        assert get_storage().count("scans") <= 3  # the flood's reloads were views, not rows
+    other_network = app.test_client()
+    other_network.environ_base["REMOTE_ADDR"] = "203.0.113.5"
+    assert other_network.get(path(code)).status_code == 200

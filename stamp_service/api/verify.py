@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from werkzeug.wrappers import Response
 
-from ..auth.access import public
+from ..auth.access import load_identity, public
 from ..i18n import Message
 from ..registry import places
 from ..registry.fields import ValidationError
@@ -45,4 +45,8 @@ def verify() -> tuple[Response, int, dict[str, str]]:
     code = request.args.get("code", "")
     if not code.strip() or len(code) > 2000:
         raise ValidationError({"code": Message("error.required" if not code.strip() else "error.too_long", {"max": 2000})})
-    return jsonify(outcome_json(run_check(code, "api", with_device=False))), 200, NO_CACHE
+    # A client with its own token is one identity whose look-ups may count for the copy rules; anonymous look-ups
+    # are recorded but never count (anyone can send them, from anywhere, with any code).
+    identity = load_identity()
+    client = identity.user_id if identity is not None else None
+    return jsonify(outcome_json(run_check(code, "api", with_device=False, client_id=client))), 200, NO_CACHE

@@ -12,9 +12,8 @@ from ..registry import places, recognitions
 from ..stamps import issuing
 from ..stamps.serials import format_serial
 from ..storage import Storage
-from ..verification import copy_detection, scans
-from ..verification.checker import HISTORY_DAYS, scan_facts
-from ..verification.copy_detection import Rules, ScanFacts
+from ..verification import copy_detection, suspicions
+from ..verification.copy_detection import Rules
 from . import cases
 
 
@@ -33,9 +32,9 @@ def stamp_history(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], seria
     chain = [{**r, "standing": recognitions.standing(r).status}
              for r in recognitions.list_all(storage, product_id=run["product_id"])]
     all_scans = storage.find("scans", serial=serial, order_by="at DESC", limit=500)
-    recent = [scan_facts(r) for r in all_scans if r["at"] >= scans.iso(now - dt.timedelta(days=HISTORY_DAYS))]
-    latest = recent[0] if recent else ScanFacts(now, "inspector", None, None)
-    signals = copy_detection.evaluate(rules, latest, recent[1:], [], serial)
+    # What the rules read from the evidence now (an inspector's look is not evidence), and what they raised.
+    signals = copy_detection.evaluate(rules, None, suspicions.history(storage, serial, rules, now),
+                                      suspicions.neighbours(storage, run["id"], serial, rules, now), now)
     commune = places.commune(claims.origin_commune)
     return {
         "serial": serial, "serial_text": format_serial(serial), "claims": claims.as_dict(),
@@ -46,11 +45,13 @@ def stamp_history(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], seria
                                             "not_after": record.info.not_after.isoformat() if record.info.not_after else None},
         "run": run, "state": issuing.serial_state(storage, run, serial), "batch": batch, "product": product,
         "producer": producer, "recognitions": chain,
-        "scans": [{k: r[k] for k in ("id", "at", "verdict", "source", "device", "ua_family", "province_code")}
+        "scans": [{k: r[k] for k in ("id", "at", "verdict", "source", "device", "ua_family", "province_code",
+                                     "household", "evidence")}
                   for r in all_scans],
         "scan_count": storage.count("scans", serial=serial),
         "signals": {"suspicions": [s.as_dict() for s in signals.suspicions],
-                    "warnings": [w.as_dict() for w in signals.warnings]},
+                    "warnings": [w.as_dict() for w in signals.warnings],
+                    "raised": suspicions.for_serial(storage, serial)},
         "reports": storage.find("reports", serial=serial, order_by="id DESC"),
         "cases": cases.for_serial(storage, run["batch_id"], serial),
     }

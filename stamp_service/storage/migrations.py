@@ -258,13 +258,11 @@ MIGRATIONS.append(
             # Two-layer stamps: a run may carry an 8-digit hidden code per stamp (derived, never stored).
             "ALTER TABLE runs ADD COLUMN hidden_code INTEGER NOT NULL DEFAULT 0 CHECK (hidden_code IN (0, 1))",
             # Scan identity for copy detection (docs/copy-detection.md): the household a scan is counted for,
-            # whether its device cookie was minted by this very request (an untrusted, fresh visitor), whether
-            # it is evidence at all (typed serials, anonymous API calls and repeat views are not), and the
-            # earlier scan of the same device it merely repeats.
+            # whether its device cookie was minted by this very request (an untrusted, fresh visitor), and whether
+            # it is evidence at all (typed serials and anonymous API look-ups are not; repeat views are not stored).
             "ALTER TABLE scans ADD COLUMN household TEXT",
             "ALTER TABLE scans ADD COLUMN fresh INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE scans ADD COLUMN evidence INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE scans ADD COLUMN view_of INTEGER",
             "CREATE INDEX scans_run_serial_at ON scans (run_id, serial, at) WHERE evidence = 1",
             "CREATE INDEX scans_device_at ON scans (device, at)",
             # The first successful check of a stamp's hidden code: one row per claimed stamp, never per issued one.
@@ -361,7 +359,7 @@ TABLES: dict[str, frozenset[str]] = {
                             " dismissed_at".split()),
     "range_states": frozenset("id run_id first_serial last_serial state note changed_by changed_at".split()),
     "scans": frozenset("id at serial run_id batch_id verdict source device net_hash ua_family province_code household"
-                       " fresh evidence view_of".split()),
+                       " fresh evidence".split()),
     "reports": frozenset("id at serial code what where_bought contact photo device net_hash status".split()),
     "print_settings": frozenset("id producer_id template offset_x_mm offset_y_mm scale_x scale_y updated_at".split()),
     "cases": frozenset("id kind run_id serial_from serial_to batch_id status title notes created_by created_at"

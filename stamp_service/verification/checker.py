@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,12 +20,10 @@ from ..stamps.errors import KeyRevoked, MalformedStamp, StampError
 from ..stamps.serials import parse_serial
 from ..stamps.signing import verify_stamp
 from ..storage import Storage
-from . import copy_detection, scans
-from .copy_detection import Rules, ScanFacts
+from . import copy_detection, scans, suspicions
+from .copy_detection import Evidence, Rules
+from .identity import vietnam_day, vietnam_time
 from .verdicts import Reason, Verdict, reason
-
-HISTORY_DAYS = 7
-
 
 @dataclass
 class Outcome:
@@ -44,17 +43,12 @@ class Outcome:
     first_scan: str | None = None
     scan_id: int | None = None
     claim: Row | None = None  # the first check of the stamp's hidden code, if it has one and it was claimed
+    household: str | None = None  # who this scan counted for (a fresh browser may join a household here)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def scan_facts(row: Row) -> ScanFacts:
-    """What copy detection needs from a stored scan."""
-    return ScanFacts(scans.parse_iso(row["at"]), row["device"] or f"net:{row['net_hash']}", row["net_hash"],
-                     row["province_code"])
-
-
 def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.ScanContext, now: dt.datetime,
-           signed: bool) -> Verdict:
+           signed: bool, evidence: bool) -> Verdict:
     """The verdict for a stamp that is ours (signature or serial checked): records, certificate, history."""
     claims, run = outcome.claims, outcome.run
     assert claims is not None
@@ -78,17 +72,19 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
         return Verdict("certificate-revoked", [reason("certificate_revoked")])
     if outcome.serial_state == "inactive":
         return Verdict("not-activated", [reason("not_activated")])
-    history_rows = storage.find_since("scans", "at", scans.iso(now - dt.timedelta(days=HISTORY_DAYS)),
-                                      serial=claims.serial)
-    neighbours = storage.distinct_between("scans", ("serial", "net_hash"), "serial", claims.serial - rules.burst_window,
-                                          claims.serial + rules.burst_window, "at",
-                                          scans.iso(now - dt.timedelta(minutes=rules.burst_minutes)), run_id=run["id"])
-    current = ScanFacts(now, context.device or f"net:{context.net_hash}", context.net_hash, context.province_code)
-    signals = copy_detection.evaluate(rules, current, [scan_facts(r) for r in history_rows],
-                                      [(sn, net) for sn, net in neighbours if sn != claims.serial], claims.serial)
-    if signals.suspicions:
+    raised = suspicions.open_for(storage, claims.serial)
+    if raised is not None:  # raised once, a suspicion stays until an inspector dismisses it
+        return Verdict("suspected-copy", [reason("suspected_since", at=vietnam_time(raised["at"]))])
+    current = Evidence(now, claims.serial, context.household or "-", context.net_hash) if evidence else None
+    signals = copy_detection.evaluate(rules, current, suspicions.history(storage, claims.serial, rules, now),
+                                      suspicions.neighbours(storage, run["id"], claims.serial, rules, now), now)
+    if signals.suspicions and evidence:
+        suspicions.raise_for(storage, run, claims.serial, signals, now)
         return Verdict("suspected-copy", signals.suspicions)
     warnings: list[Reason] = list(signals.warnings)
+    outcome.claim = storage.find_one("claims", serial=claims.serial) if run["hidden_code"] else None
+    if outcome.claim is not None and outcome.claim["household"] != context.household:
+        warnings.append(reason("claimed_before", at=vietnam_time(outcome.claim["at"])))
     if standing.expiring:
         warnings.append(reason("certificate_expiring", days=standing.days_left))
     if warnings:
@@ -112,9 +108,11 @@ def _load_records(storage: Storage, outcome: Outcome) -> None:
 
 
 def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *, source: str,
-           context: scans.ScanContext, rules: Rules, now: dt.datetime | None = None, record: bool = True) -> Outcome:
+           context: scans.ScanContext, rules: Rules, now: dt.datetime | None = None, record: bool = True,
+           evidence: bool = False) -> Outcome:
     """Verify a QR text (any case) or a typed serial, record the scan (unless record=False: an inspector's
-    check is kept with the visit, not counted as a shopper's scan), and return the outcome."""
+    check is kept with the visit, not counted as a shopper's scan), and return the outcome. evidence says
+    whether this scan may count for the copy rules (a signed QR opened on the page, a token client)."""
     now = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     outcome = Outcome(Verdict("malformed"))
     text = (code or "").strip()
@@ -136,24 +134,49 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
         outcome.verdict = Verdict(exc.verdict, [Reason(exc.verdict, _message(exc))])
     else:
         _load_records(storage, outcome)
-        outcome.verdict = _judge(storage, outcome, rules, context, now, signed)
+        if record:
+            context = identify(storage, context, outcome.claims.serial, now)
+        outcome.household = context.household
+        repeat = _earlier_view(storage, outcome.claims.serial, context, rules, now) if source == "qr" else None
+        outcome.verdict = _judge(storage, outcome, rules, context, now, signed, evidence and signed and not repeat)
+        if repeat is not None:  # a reload, a language switch, a return from the report form: a view, not a scan
+            outcome.scan_id, record = repeat["id"], False
     claims = outcome.claims if outcome.verdict.name not in ("malformed", "invalid-signature", "unknown-key") else None
-    if not record:
-        outcome.claims = claims
-        if claims is not None:
-            outcome.scan_count, outcome.first_scan = storage.count_and_min("scans", "at", serial=claims.serial)
-        return outcome
-    with storage.transaction():
-        row = scans.record(storage, at=now, serial=claims.serial if claims else None,
-                           run_id=outcome.run["id"] if claims and outcome.run else None,
-                           batch_id=claims.batch_id if claims else None, verdict=outcome.verdict.name,
-                           source=source, context=context)
-    outcome.scan_id = row["id"]
+    outcome.claims = claims
+    if record:
+        with storage.transaction():
+            row = scans.record(storage, at=now, serial=claims.serial if claims else None,
+                               run_id=outcome.run["id"] if claims and outcome.run else None,
+                               batch_id=claims.batch_id if claims else None, verdict=outcome.verdict.name,
+                               source=source, context=context, evidence=bool(claims) and evidence and signed)
+        outcome.scan_id = row["id"]
     if claims is not None:
         outcome.scan_count, outcome.first_scan = storage.count_and_min("scans", "at", serial=claims.serial)
-    else:
-        outcome.claims = None
     return outcome
+
+
+def identify(storage: Storage, context: scans.ScanContext, serial: int, now: dt.datetime) -> scans.ScanContext:
+    """A fresh browser on a network where this stamp was already scanned today (Vietnam time) belongs to that
+    household: a phone's in-app browser that lost its cookie, a second phone on the same home wifi."""
+    if not context.fresh or not context.net_hash:
+        return context
+    day_start = dt.datetime.fromisoformat(vietnam_day(now) + "T00:00:00+07:00")
+    earlier = storage.find_since("scans", "at", scans.iso(day_start), limit=1, serial=serial,
+                                 net_hash=context.net_hash)
+    if earlier and earlier[0]["household"]:
+        return dataclasses.replace(context, household=earlier[0]["household"])
+    return context
+
+
+def _earlier_view(storage: Storage, serial: int, context: scans.ScanContext, rules: Rules,
+                  now: dt.datetime) -> Row | None:
+    """This household's own scan of this stamp within view_minutes, if this one merely repeats it."""
+    if not context.household:
+        return None
+    since = scans.iso(now - dt.timedelta(minutes=rules.view_minutes))
+    rows = storage.find_since("scans", "at", since, limit=1, serial=serial, household=context.household,
+                              source="qr")
+    return rows[0] if rows else None
 
 
 def _message(exc: StampError) -> Message:

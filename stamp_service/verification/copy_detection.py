@@ -1,34 +1,47 @@
-"""Copy detection: rules over a stamp's scan history that flag photocopied stamps (docs/copy-detection.md).
+"""Copy detection: rules over a stamp's scan evidence that flag photocopied stamps (docs/copy-detection.md).
 
-A genuine stamp photocopied onto fake goods keeps a valid signature; what gives it away is how it is scanned:
-by many phones within hours, in provinces too far apart to travel between, or as a burst of neighbouring
-serials from one copied sheet. Each rule has a configurable threshold (config COPY_RULES).
+A genuine stamp photocopied onto fake goods keeps a valid signature; what gives it away is who scans it: more
+households than one pack ever meets, provinces too far apart, or the neighbouring serials of one photocopied
+sheet each bought by several households. What must NOT give a stamp away is what an honest market or an
+attacker produces: a household's many phones and in-app browsers (identity.py folds them into one household),
+a shop's display pack, a livestream screen scanned by dozens at once (a warning, never an accusation), a
+producer test-scanning a run (a household scanning many serials is handling stock, not buying), and requests
+from a few networks, however many (the framing floor: an accusation needs evidence from at least
+`floor_networks` networks besides the current scanner's own).
+
+Everything here is pure: the checker loads the evidence and stores what the rules raise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+from typing import Any, Iterable, Mapping
 
 from .geo import province_distance_km
+from .identity import epoch_of
 from .verdicts import Reason, reason
 
 
 @dataclass(frozen=True)
 class Rules:
-    """Thresholds, with defaults from what the field has seen."""
+    """Thresholds, each configurable (COPY_RULES); docs/copy-detection.md gives each one's measured effect."""
 
-    devices_per_hour: int = 12  # distinct devices scanning one stamp within an hour: suspected copy
-    devices_per_week: int = 30  # distinct devices within 7 days: suspected copy
-    warn_devices_per_day: int = 3  # distinct devices within 24 h: more than usual (warning)
-    warn_scans_per_week: int = 10  # scans within 7 days: more than usual (warning)
-    far_km: int = 300  # two scans this far apart (province seats)...
-    far_hours: int = 6  # ...within this many hours: suspected copy
-    burst_serials: int = 8  # distinct serials within +/- burst_window of this one...
-    burst_window: int = 10
-    burst_minutes: int = 15  # ...scanned within these minutes...
-    burst_networks: int = 2  # ...from at least this many networks: a copied sheet being tried
+    households_48h: int = 4  # distinct households scanning one stamp within 48 hours: suspected copy
+    households_7d: int = 6  # ... within 7 days: suspected copy
+    sheet_window: int = 25  # a photocopied sheet: serials within +/- this many of this one (same run) ...
+    sheet_serials: int = 4  # ... of which at least this many were each scanned by 2+ households ...
+    sheet_days: int = 7  # ... within these days, while this one also has 2+ households: suspected copy
+    far_km: int = 300  # shared provinces this far apart (province seats) ...
+    far_hours: int = 12  # ... within these hours: suspected copy
+    provinces_14d: int = 3  # this many shared provinces within 14 days: suspected copy
+    floor_networks: int = 4  # an accusation needs evidence from this many networks besides the scanner's own
+    handler_serials: int = 3  # a household scanning this many serials near this one handles stock, not buys it
+    burst_minutes: int = 20  # households first seen within these minutes of each other count as one occasion;
+    burst_households: int = 8  # this many in one occasion is a burst (a livestream, a screen): a warning
+    warn_households_24h: int = 3  # distinct households within 24 hours: more than usual (warning)
+    view_minutes: int = 30  # the same household again within these minutes is a view (reload), not a scan
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any] | None) -> "Rules":
@@ -43,63 +56,151 @@ class Rules:
                 raise ValueError(f"COPY_RULES.{name} must be a positive integer")
         return cls(**values)
 
+    @property
+    def history_days(self) -> int:
+        """How far back the rules read a stamp's own evidence."""
+        return max(14, self.sheet_days)
+
 
 @dataclass(frozen=True)
-class ScanFacts:
-    """What the rules need to know about one scan."""
+class Evidence:
+    """One evidence scan as the rules see it (a signed QR opened on the page, or a token client's look-up)."""
 
     at: dt.datetime
-    who: str  # the device id, or the network hash when there is no device cookie (API callers)
+    serial: int
+    household: str
     net_hash: str | None
-    province_code: str | None
+    province_code: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Signals:
-    """The rules that fired: suspicions make a suspected copy, warnings a warning."""
+    """The rules that fired: suspicions make a suspected copy, warnings a warning; evidence is kept with a
+    raised suspicion for inspectors."""
 
-    suspicions: list[Reason]
-    warnings: list[Reason]
+    suspicions: list[Reason] = field(default_factory=list)
+    warnings: list[Reason] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 def _since(now: dt.datetime, **delta: float) -> dt.datetime:
     return now - dt.timedelta(**delta)
 
 
-def evaluate(rules: Rules, current: ScanFacts, history: list[ScanFacts], neighbours: list[tuple[int, str | None]],
-             serial: int) -> Signals:
-    """Apply the rules to this scan, the stamp's earlier scans (7 days) and the (serial, network) pairs of
-    nearby serials of the same run scanned within the last burst_minutes."""
-    now = current.at
-    everything = history + [current]
-    suspicions: list[Reason] = []
-    warnings: list[Reason] = []
+def handlers(rules: Rules, scans: Iterable[Evidence]) -> set[str]:
+    """Households that scanned many different serials nearby: a producer test-scanning a printed sheet, a shop
+    checking its stock. Their scans say nothing about copies."""
+    serials: dict[str, set[int]] = defaultdict(set)
+    for s in scans:
+        serials[s.household].add(s.serial)
+    return {h for h, seen in serials.items() if len(seen) >= rules.handler_serials}
 
-    hour = {s.who for s in everything if s.at >= _since(now, hours=1)}
-    if len(hour) >= rules.devices_per_hour:
-        suspicions.append(reason("devices_per_hour", count=len(hour)))
-    week = {s.who for s in everything}
-    if len(week) >= rules.devices_per_week:
-        suspicions.append(reason("devices_per_week", count=len(week)))
 
-    if current.province_code:
-        for earlier in history:
-            if earlier.province_code and earlier.at >= _since(now, hours=rules.far_hours):
-                km = province_distance_km(current.province_code, earlier.province_code)
+def occasions(rules: Rules, scans: list[Evidence]) -> tuple[dict[str, str], set[str]]:
+    """Households grouped by when they first scanned: all first seen within burst_minutes of a group's first
+    are one occasion (a livestream, a screen, a market stall), counted once; returns household -> stand-in, and
+    the stand-ins of bursts (occasions of burst_households or more)."""
+    first: dict[str, dt.datetime] = {}
+    for s in sorted(scans, key=lambda s: s.at):
+        first.setdefault(s.household, s.at)
+    window = dt.timedelta(minutes=rules.burst_minutes)
+    stand_in: dict[str, str] = {}
+    sizes: dict[str, int] = defaultdict(int)
+    start: dt.datetime | None = None
+    for household, at in sorted(first.items(), key=lambda item: item[1]):
+        if start is None or at - start > window:
+            start, leader = at, household
+        stand_in[household] = leader
+        sizes[leader] += 1
+    return stand_in, {leader for leader, n in sizes.items() if n >= rules.burst_households}
+
+
+def networks(scans: Iterable[Evidence], excluding: str | None) -> int:
+    """Distinct networks among scans of households other than `excluding`, counted within each calendar month
+    (network hashes are comparable only within one) and the largest month taken."""
+    per_epoch: dict[str, set[str]] = defaultdict(set)
+    for s in scans:
+        if s.net_hash and s.household != excluding:
+            per_epoch[epoch_of(s.at)].add(s.net_hash)
+    return max((len(nets) for nets in per_epoch.values()), default=0)
+
+
+def _households(scans: Iterable[Evidence], since: dt.datetime) -> set[str]:
+    return {s.household for s in scans if s.at >= since}
+
+
+def evaluate(rules: Rules, current: Evidence | None, history: list[Evidence], neighbours: list[Evidence],
+             now: dt.datetime) -> Signals:
+    """Apply the rules to this scan (None when it is not evidence), the stamp's earlier evidence (history_days)
+    and the evidence of its neighbouring serials of the same run (sheet_days)."""
+    own = history + ([current] if current else [])
+    stock = handlers(rules, own + neighbours)
+    own = [s for s in own if s.household not in stock]
+    near = [s for s in neighbours if s.household not in stock]
+    stand_in, burst_leaders = occasions(rules, own)
+    # Households count once per occasion; a burst's many networks count as one (a screen seen across the country).
+    own = [Evidence(s.at, s.serial, stand_in[s.household],
+                    "burst" if stand_in[s.household] in burst_leaders else s.net_hash, s.province_code) for s in own]
+    me = stand_in.get(current.household) if current else None
+    signals = Signals()
+
+    households_48h = _households(own, _since(now, hours=48))
+    households_7d = _households(own, _since(now, days=7))
+    found: list[tuple[Reason, list[Evidence]]] = []
+    if len(households_48h) >= rules.households_48h:
+        found.append((reason("households_48h", count=len(households_48h)), own))
+    elif len(households_7d) >= rules.households_7d:
+        found.append((reason("households_7d", count=len(households_7d)), own))
+
+    sheet_since = _since(now, days=rules.sheet_days)
+    by_serial: dict[int, set[str]] = defaultdict(set)
+    for s in near:
+        if s.at >= sheet_since and s.serial != (current.serial if current else None):
+            by_serial[s.serial].add(s.household)
+    crowded = sorted(sn for sn, hh in by_serial.items() if len(hh) >= 2)
+    if len(crowded) >= rules.sheet_serials and len(_households(own, sheet_since)) >= 2:
+        sheet = [s for s in near if s.serial in crowded and s.at >= sheet_since]
+        found.append((reason("sheet", count=len(crowded)), own + sheet))
+
+    shared = [s for s in own if s.province_code and s.at >= _since(now, days=14)]
+    far = _far_apart(rules, shared, now)
+    if far is not None:
+        found.append((reason("far_apart", km=far, hours=rules.far_hours), own))
+    else:
+        provinces = {s.province_code for s in shared}
+        if len(provinces) >= rules.provinces_14d and len({s.household for s in shared}) >= rules.provinces_14d:
+            found.append((reason("provinces_14d", count=len(provinces)), own))
+
+    for found_reason, basis in found:
+        nets = networks(basis, excluding=me)
+        if nets >= rules.floor_networks:
+            signals.suspicions.append(found_reason)
+            signals.evidence.setdefault("rules", []).append(found_reason.code)
+            signals.evidence["networks"] = max(nets, signals.evidence.get("networks", 0))
+    if signals.suspicions:
+        signals.evidence.update(households_48h=len(households_48h), households_7d=len(households_7d),
+                                neighbours_crowded=crowded[:20], handlers=len(stock))
+        return signals
+    recent_bursts = {s.household for s in own if s.household in burst_leaders and s.at >= _since(now, hours=24)}
+    if recent_bursts:
+        size = sum(1 for h in stand_in.values() if h in recent_bursts)
+        signals.warnings.append(reason("burst", count=size, minutes=rules.burst_minutes))
+    households_24h = _households(own, _since(now, hours=24))
+    if len(households_24h) >= rules.warn_households_24h:
+        signals.warnings.append(reason("many_households_today", count=len(households_24h)))
+    return signals
+
+
+def _far_apart(rules: Rules, shared: list[Evidence], now: dt.datetime) -> int | None:
+    """The distance (km) of two shared provinces of different households within far_hours, if any is far."""
+    window = dt.timedelta(hours=rules.far_hours)
+    ordered = sorted(shared, key=lambda s: s.at)
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            if b.at - a.at > window:
+                break
+            if a.household != b.household and a.province_code != b.province_code:
+                km = province_distance_km(a.province_code, b.province_code)  # type: ignore[arg-type]
                 if km is not None and km >= rules.far_km:
-                    suspicions.append(reason("far_apart", km=round(km), hours=rules.far_hours))
-                    break
-
-    recent = [*neighbours, (serial, current.net_hash)]
-    serials = {sn for sn, _ in recent if abs(sn - serial) <= rules.burst_window}
-    networks = {net for _, net in recent if net}
-    if len(serials) >= rules.burst_serials and len(networks) >= rules.burst_networks:
-        suspicions.append(reason("burst", count=len(serials), minutes=rules.burst_minutes))
-
-    if not suspicions:
-        day = {s.who for s in everything if s.at >= _since(now, hours=24)}
-        if len(day) >= rules.warn_devices_per_day:
-            warnings.append(reason("many_devices_today", count=len(day)))
-        elif len(everything) >= rules.warn_scans_per_week:
-            warnings.append(reason("many_scans_week", count=len(everything)))
-    return Signals(suspicions, warnings)
+                    return round(km)
+    return None

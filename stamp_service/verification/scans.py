@@ -1,11 +1,9 @@
-"""Scan records: who scanned is a random first-party device id and a salted hash of the network, never an IP."""
+"""Scan records: who scanned is a signed random device id, its household and a keyed hash of the network, never
+an IP address (identity.py makes them)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -37,20 +35,6 @@ def parse_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-def network_hash(ip: str | None, secret: str, day: dt.date) -> str | None:
-    """A salted hash of the /24 (IPv4) or /48 (IPv6) network: repeats within a day match, no address is kept."""
-    if not ip:
-        return None
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
-        return None
-    prefix = 24 if address.version == 4 else 48
-    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
-    salt = hmac.new(secret.encode(), f"scan-net:{day.isoformat()}".encode(), hashlib.sha256).digest()
-    return hmac.new(salt, str(network).encode(), hashlib.sha256).hexdigest()[:20]
-
-
 _FAMILIES = (("Zalo", "zalo"), ("Facebook", "fban|fbav"), ("Samsung", "samsungbrowser"), ("Edge", "edg/"),
              ("Firefox", "firefox|fxios"), ("Chrome", "chrome|crios"), ("Safari", "safari"))
 
@@ -67,10 +51,11 @@ def ua_family(user_agent: str | None) -> str | None:
 
 
 def record(storage: Storage, *, at: dt.datetime, serial: int | None, run_id: int | None, batch_id: int | None,
-           verdict: str, source: str, context: ScanContext) -> dict[str, Any]:
+           verdict: str, source: str, context: ScanContext, evidence: bool) -> dict[str, Any]:
     """Store one scan; its id is made here, never taken from the client."""
     return storage.insert("scans", {
         "at": iso(at), "serial": serial, "run_id": run_id, "batch_id": batch_id, "verdict": verdict,
         "source": source, "device": context.device, "net_hash": context.net_hash, "ua_family": context.ua_family,
-        "province_code": context.province_code,
+        "province_code": context.province_code, "household": context.household, "fresh": int(context.fresh),
+        "evidence": int(evidence),
     })

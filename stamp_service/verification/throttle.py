@@ -1,0 +1,62 @@
+"""Per-network and per-device limits on public verifications, so a flood cannot fill the disk or the CPU.
+
+Fixed windows counted in this process's memory (one waitress process serves the embedded deployment; several
+nodes would keep these counters in the shared database instead). The limits are set far above what the
+shoppers of one network scan in a window (a carrier-grade NAT /24 at peak season included), so a real
+shopper is refused only when someone floods from the very same network at the same time.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many verifications one network's fresh visitors, and one known device, may make per window."""
+
+    window_seconds: int = 600
+    fresh_per_network: int = 300  # requests without a valid device cookie, per network and window
+    per_device: int = 120  # requests of one signed device cookie, per window (a shopper checks a few stamps)
+    per_network: int = 3000  # everything from one network, per window (cookies farmed in bulk included)
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any] | None) -> "Limits":
+        """Limits from config VERIFY_LIMITS (unknown names refused, values must be positive integers)."""
+        values = dict(values or {})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown VERIFY_LIMITS: {sorted(unknown)}")
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"VERIFY_LIMITS.{name} must be a positive integer")
+        return cls(**values)
+
+
+class Throttle:
+    """Counts requests per key in fixed windows; answers how long to wait when a key is over its limit."""
+
+    MAX_KEYS = 200_000  # memory bound: a flood of distinct keys resets the window early rather than grow
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._window: int | None = None
+        self._counts: dict[str, int] = {}
+
+    def hit(self, checks: list[tuple[str, int]], window_seconds: int, now: float | None = None) -> int:
+        """Count one request against each (key, limit); 0 if all are within their limits, else the seconds to
+        wait (Retry-After). A refused request is not counted, so a refused flood does not extend itself."""
+        now = time.time() if now is None else now
+        window = int(now // window_seconds)
+        with self._lock:
+            if window != self._window or len(self._counts) > self.MAX_KEYS:
+                self._window, self._counts = window, {}
+            if any(self._counts.get(key, 0) >= limit for key, limit in checks):
+                return max(1, math.ceil((window + 1) * window_seconds - now))
+            for key, _ in checks:
+                self._counts[key] = self._counts.get(key, 0) + 1
+            return 0
