@@ -25,6 +25,7 @@ ACCESS: dict[str, object] = {
     "verify_web.inspect_check": {"admin", "inspector"},
     "verify_web.inspect_photo": {"admin", "inspector"},
     "verify_web.stamp_detail": {"admin", "inspector"},
+    "verify_web.suspicion_dismiss": {"admin", "inspector"},
     "verify_web.batch_overview": {"admin", "inspector"},
     "verify_web.producer_overview": {"admin", "inspector"},
     "verify_web.inspect_media": {"admin", "inspector"},
@@ -118,7 +119,7 @@ def _url(rule, world) -> str:
                            "rec_id": world.recognition_a, "user_id": world.users["producer_a"], "code": "22",
                            "kind": "producers", "filename": "portal.css", "run_id": world.run_a, "short": "S",
                            "payload": "123", "serial": world.first_serial, "visit_id": world.visit,
-                           "case_id": world.case, "name": world.case_photo}[arg]
+                           "case_id": world.case, "name": world.case_photo, "suspicion_id": 1}[arg]
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -139,6 +140,11 @@ def test_role_matrix(app, world, login, api, caller):
     role = {"producer_a": "producer", "producer_b": "producer"}.get(caller, caller)
     session = login(None if caller == "anonymous" else caller)
     call_api = api(None if caller == "anonymous" else caller)
+    with app.app_context():  # a raised copy suspicion, for the route that dismisses it
+        from stamp_service.context import get_storage
+
+        get_storage().insert("suspicions", {"id": 1, "serial": world.first_serial, "run_id": world.run_a,
+                                            "rule": "sheet", "evidence": "{}", "households": 5, "networks": 4})
     checked = 0
     for rule, method in _cases(app):
         url = _url(rule, world)

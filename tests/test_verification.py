@@ -473,3 +473,24 @@ def test_a_cookie_less_flood_from_one_network_gets_429_but_known_shoppers_do_not
     other_network = app.test_client()
     other_network.environ_base["REMOTE_ADDR"] = "203.0.113.5"
     assert other_network.get(path(code)).status_code == 200
+
+
+def test_inspectors_see_a_raised_suspicion_with_its_evidence_and_may_dismiss_it(app, world, login):
+    serial, code = codes_of(app, world.run_a, 1)[0]
+    now = dt.datetime.now(dt.timezone.utc)
+    for i in range(5):
+        outcome(app, code, now - dt.timedelta(hours=30 - 5 * i), household=f"h{i}", net=f"n{i}")
+    inspector = login("inspector")
+    page = inspector.get(f"/inspect/stamps/{serial}").get_data(as_text=True)
+    assert "Nghi ngờ đã ghi nhận" in page and "Nhiều hộ quét trong 48 giờ" in page and "4 mạng khác" in page
+    assert "Đang nghi ngờ" in page
+    with app.app_context():
+        raised = suspicions.for_serial(get_storage(), serial)[0]
+    assert raised["evidence"]["households_48h"] == 5
+    response = inspector.post(f"/inspect/suspicions/{raised['id']}/dismiss")
+    assert response.status_code == 303
+    page = inspector.get(f"/inspect/stamps/{serial}").get_data(as_text=True)
+    assert "Đã loại trừ" in page and "Loại trừ nghi ngờ" not in page
+    with app.app_context():
+        assert get_storage().get("suspicions", raised["id"])["dismissed_by"] == world.users["inspector"]
+    assert inspector.post("/inspect/suspicions/999/dismiss").status_code == 404

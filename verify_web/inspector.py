@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import abort, current_app, g, render_template, request, send_from_directory
+from flask import abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
 from werkzeug.wrappers import Response
 
 from stamp_service.auth.access import roles
@@ -16,7 +16,7 @@ from stamp_service.media import store_image
 from stamp_service.registry import batches, places, producers, products, recognitions
 from stamp_service.registry.fields import Invalid
 from stamp_service.signing_keys import keystore
-from stamp_service.verification import checker
+from stamp_service.verification import checker, suspicions
 from stamp_service.verification.requests import copy_rules, run_check
 
 from . import bp
@@ -93,6 +93,19 @@ def stamp_detail(serial: int) -> str:
     if detail is None:
         abort(404)
     return render_template("inspect/stamp.html", d=detail)
+
+
+@bp.route("/inspect/suspicions/<int:suspicion_id>/dismiss", methods=["POST"])
+@roles(*STAFF)
+def suspicion_dismiss(suspicion_id: int) -> Response:
+    """An inspector found no copy behind a raised suspicion: the stamp's verdict follows its evidence again."""
+    storage = get_storage()
+    row = storage.get("suspicions", suspicion_id)
+    if row is None:
+        abort(404)
+    if row["status"] == "open":
+        suspicions.dismiss(storage, suspicion_id, g.identity.user_id)
+    return redirect(url_for("verify_web.stamp_detail", serial=row["serial"]), code=303)
 
 
 @bp.route("/inspect/batches/<int:batch_id>")
