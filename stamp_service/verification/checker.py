@@ -48,7 +48,7 @@ class Outcome:
 
 
 def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.ScanContext, now: dt.datetime,
-           signed: bool, evidence: bool) -> Verdict:
+           signed: bool, evidence: bool, recent: list[Row]) -> Verdict:
     """The verdict for a stamp that is ours (signature or serial checked): records, certificate, history."""
     claims, run = outcome.claims, outcome.run
     assert claims is not None
@@ -76,8 +76,12 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
     if raised is not None:  # raised once, a suspicion stays until an inspector dismisses it
         return Verdict("suspected-copy", [reason("suspected_since", at=vietnam_time(raised["at"]))])
     current = Evidence(now, claims.serial, context.household or "-", context.net_hash) if evidence else None
-    signals = copy_detection.evaluate(rules, current, suspicions.history(storage, claims.serial, rules, now),
-                                      suspicions.neighbours(storage, run["id"], claims.serial, rules, now), now)
+    history = suspicions.evidence_of(recent)
+    if copy_detection.quiet(current, history):  # one household so far (most stamps): nothing can fire
+        signals = copy_detection.Signals()
+    else:
+        signals = copy_detection.evaluate(rules, current, history,
+                                          suspicions.neighbours(storage, run["id"], claims.serial, rules, now), now)
     if signals.suspicions and evidence:
         suspicions.raise_for(storage, run, claims.serial, signals, now)
         return Verdict("suspected-copy", signals.suspicions)
@@ -134,11 +138,14 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
         outcome.verdict = Verdict(exc.verdict, [Reason(exc.verdict, _message(exc))])
     else:
         _load_records(storage, outcome)
+        # One read of the stamp's recent scans serves the household, the view check and the copy rules.
+        recent = suspicions.recent_scans(storage, outcome.claims.serial, rules, now)
         if record:
-            context = identify(storage, context, outcome.claims.serial, now)
+            context = identify(context, recent, now)
         outcome.household = context.household
-        repeat = _earlier_view(storage, outcome.claims.serial, context, rules, now) if source == "qr" else None
-        outcome.verdict = _judge(storage, outcome, rules, context, now, signed, evidence and signed and not repeat)
+        repeat = earlier_view(recent, context, rules, now) if source == "qr" else None
+        outcome.verdict = _judge(storage, outcome, rules, context, now, signed, evidence and signed and not repeat,
+                                 recent)
         if repeat is not None:  # a reload, a language switch, a return from the report form: a view, not a scan
             outcome.scan_id, record = repeat["id"], False
     claims = outcome.claims if outcome.verdict.name not in ("malformed", "invalid-signature", "unknown-key") else None
@@ -155,28 +162,32 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
     return outcome
 
 
-def identify(storage: Storage, context: scans.ScanContext, serial: int, now: dt.datetime) -> scans.ScanContext:
+def identify(context: scans.ScanContext, recent: list[Row], now: dt.datetime) -> scans.ScanContext:
     """A fresh browser on a network where this stamp was already scanned today (Vietnam time) belongs to that
     household: a phone's in-app browser that lost its cookie, a second phone on the same home wifi."""
     if not context.fresh or not context.net_hash:
         return context
-    day_start = dt.datetime.fromisoformat(vietnam_day(now) + "T00:00:00+07:00")
-    earlier = storage.find_since("scans", "at", scans.iso(day_start), limit=1, serial=serial,
-                                 net_hash=context.net_hash)
-    if earlier and earlier[0]["household"]:
-        return dataclasses.replace(context, household=earlier[0]["household"])
+    day_start = scans.iso(dt.datetime.fromisoformat(vietnam_day(now) + "T00:00:00+07:00"))
+    for row in recent:  # newest first
+        if row["at"] < day_start:
+            break
+        if row["net_hash"] == context.net_hash and row["household"]:
+            return dataclasses.replace(context, household=row["household"])
     return context
 
 
-def _earlier_view(storage: Storage, serial: int, context: scans.ScanContext, rules: Rules,
-                  now: dt.datetime) -> Row | None:
-    """This household's own scan of this stamp within view_minutes, if this one merely repeats it."""
+def earlier_view(recent: list[Row], context: scans.ScanContext, rules: Rules, now: dt.datetime) -> Row | None:
+    """This household's own QR scan of this stamp within view_minutes, if this one merely repeats it (a reload,
+    a language switch, a return from the report form)."""
     if not context.household:
         return None
     since = scans.iso(now - dt.timedelta(minutes=rules.view_minutes))
-    rows = storage.find_since("scans", "at", since, limit=1, serial=serial, household=context.household,
-                              source="qr")
-    return rows[0] if rows else None
+    for row in recent:  # newest first
+        if row["at"] < since:
+            break
+        if row["household"] == context.household and row["source"] == "qr":
+            return row
+    return None
 
 
 def _message(exc: StampError) -> Message:

@@ -129,6 +129,14 @@ def _households(scans: Iterable[Evidence], since: dt.datetime) -> set[str]:
     return {s.household for s in scans if s.at >= since}
 
 
+def quiet(current: Evidence | None, history: list[Evidence]) -> bool:
+    """Whether at most one household ever scanned: then no rule can fire and the neighbours need not be read."""
+    households = {s.household for s in history}
+    if current is not None:
+        households.add(current.household)
+    return len(households) < 2
+
+
 def evaluate(rules: Rules, current: Evidence | None, history: list[Evidence], neighbours: list[Evidence],
              now: dt.datetime) -> Signals:
     """Apply the rules to this scan (None when it is not evidence), the stamp's earlier evidence (history_days)

@@ -21,10 +21,20 @@ def _evidence(row: Row) -> Evidence:
                     row["net_hash"], row["province_code"])
 
 
+def recent_scans(storage: Storage, serial: int, rules: Rules, now: dt.datetime) -> list[Row]:
+    """The stamp's scans (every source) of the last history_days, newest first."""
+    since = scans.iso(now - dt.timedelta(days=rules.history_days))
+    return storage.find_since("scans", "at", since, serial=serial)
+
+
+def evidence_of(rows: list[Row]) -> list[Evidence]:
+    """The evidence among scan rows (a signed QR on the page, a token client's look-up)."""
+    return [_evidence(r) for r in rows if r["evidence"]]
+
+
 def history(storage: Storage, serial: int, rules: Rules, now: dt.datetime) -> list[Evidence]:
     """The stamp's own evidence scans of the last history_days."""
-    since = scans.iso(now - dt.timedelta(days=rules.history_days))
-    return [_evidence(r) for r in storage.find_since("scans", "at", since, serial=serial, evidence=1)]
+    return evidence_of(recent_scans(storage, serial, rules, now))
 
 
 def neighbours(storage: Storage, run_id: int, serial: int, rules: Rules, now: dt.datetime) -> list[Evidence]:
