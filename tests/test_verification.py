@@ -494,3 +494,27 @@ def test_inspectors_see_a_raised_suspicion_with_its_evidence_and_may_dismiss_it(
     with app.app_context():
         assert get_storage().get("suspicions", raised["id"])["dismissed_by"] == world.users["inspector"]
     assert inspector.post("/inspect/suspicions/999/dismiss").status_code == 404
+
+
+def test_a_validly_signed_stamp_that_differs_from_its_run_is_a_suspected_copy(app, world):
+    import dataclasses
+
+    serial, code = codes_of(app, world.run_a, 1)[0]
+    with app.app_context():
+        run = issuing.get_run(get_storage(), world.run_a)
+    store = keystore(app)
+    key, private = store.signing_key(bytes.fromhex(run["kid"]))
+    honest = issuing.run_claims(run, serial)
+    for change, field in ((dict(stars=5), "stars"), (dict(issued_at=honest.issued_at + dt.timedelta(seconds=1)),
+                                                       "issued_at"), (dict(expiry_date=dt.date(2031, 1, 1)),
+                                                                      "expiry_date")):
+        forged = sign_stamp(dataclasses.replace(honest, **change), private, key, app.config["PUBLIC_HOST"])
+        body = check_both(app, forged, "suspected-copy")
+        assert body["reasons"][0]["code"] == "records_mismatch" and field in body["reasons"][0]["message"]
+    newer = store.rotate()  # another key of ours, valid, but not the one this run was issued with
+    _, newer_private = store.signing_key(newer.kid)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=1)
+    stolen = sign_stamp(dataclasses.replace(honest, issued_at=now), newer_private, newer, app.config["PUBLIC_HOST"])
+    body = check_both(app, stolen, "suspected-copy")
+    assert "kid" in body["reasons"][0]["message"]
+    check_both(app, code, "genuine")

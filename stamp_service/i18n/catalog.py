@@ -255,7 +255,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "reason.key-revoked": ("Khóa ký của tem đã bị thu hồi; tem này không còn được công nhận.",
                            "The stamp's signing key was revoked; this stamp is no longer recognised."),
     "reason.never_issued": ("Số sê-ri này chưa từng được phát hành.", "This serial was never issued."),
-    "reason.records_mismatch": ("Tem không khớp với hồ sơ phát hành.", "The stamp does not match the issuing records."),
+    "reason.records_mismatch": ("Tem không khớp với hồ sơ phát hành ({field}).", "The stamp does not match the issuing records ({field})."),
     "reason.void": ("Tem này đã bị hủy (in hỏng hoặc thất lạc) nhưng vẫn xuất hiện trên hàng hóa.",
                     "This stamp was voided (misprinted or lost) yet appears on goods."),
     "reason.recalled": ("Lô sản xuất này đã bị thu hồi: {reason}", "This batch has been recalled: {reason}"),

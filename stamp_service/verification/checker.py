@@ -54,8 +54,9 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
     assert claims is not None
     if run is None:
         return Verdict("suspected-copy", [reason("never_issued")])
-    if run["batch_id"] != claims.batch_id or run["product_id"] != claims.product_id:
-        return Verdict("suspected-copy", [reason("records_mismatch")])
+    mismatch = _differs_from_run(outcome, run) if signed else None
+    if mismatch is not None:  # e.g. a stolen retired key signing a backdated 5-star stamp for another run's serial
+        return Verdict("suspected-copy", [reason("records_mismatch", field=mismatch)])
     flagged = cases.confirmed_for(storage, run["batch_id"], claims.serial)
     if flagged is not None:  # an inspector confirmed counterfeits under this stamp's serial or batch
         return Verdict("suspected-copy", [reason("confirmed_counterfeit", case=flagged["id"])])
@@ -96,6 +97,20 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
     # A typed serial proves only that the number is registered (anyone can copy it off a pack); only a scanned
     # QR code carries the signature.
     return Verdict("genuine", [reason("genuine" if signed else "genuine_typed")])
+
+
+def _differs_from_run(outcome: Outcome, run: Row) -> str | None:
+    """The first claim of a signed stamp that differs from what its run issued (key, issue time, stars, ...)."""
+    claims = outcome.claims
+    assert claims is not None
+    if outcome.kid != run["kid"]:
+        return "kid"
+    expected = issuing.run_claims(run, claims.serial)
+    for name in ("issuer", "issued_at", "product_id", "batch_id", "stars", "origin_commune", "production_date",
+                 "expiry_date", "certificate_valid_until", "version"):
+        if getattr(claims, name) != getattr(expected, name):
+            return name
+    return None
 
 
 def _load_records(storage: Storage, outcome: Outcome) -> None:
