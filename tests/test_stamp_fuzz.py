@@ -233,7 +233,7 @@ CLAIM_VALUES = st.one_of(CBOR_LEAVES, st.integers(-1, 2**41), st.sampled_from(ED
 def check_signed_claims(claims: dict[Any, Any]) -> VerifiedStamp | StampError:
     """Sign a claims map with a trusted key and verify it: a verified stamp that re-encodes to itself, or
     malformed."""
-    message = cose.sign1(cbor2.dumps(claims), SIGNER, SIGNER_KID)
+    message = cose.sign1(cbor2.dumps(claims, canonical=True), SIGNER, SIGNER_KID)
     result = outcome(stamp_url(message, HOST), SIGNER_KEYS)
     if isinstance(result, VerifiedStamp):
         # Whatever was accepted is a well-formed stamp that re-encodes to the same claims.
@@ -274,3 +274,23 @@ def test_signed_payload_that_is_not_a_map(payload: Any) -> None:
     message = cose.sign1(cbor2.dumps(payload), SIGNER, SIGNER_KID)
     result = outcome(stamp_url(message, HOST), SIGNER_KEYS)
     assert isinstance(result, StampError) or isinstance(payload, dict)
+
+
+def test_claims_with_duplicate_keys_wrong_types_or_other_encodings_are_malformed() -> None:
+    """Behind a good signature, a claims map must still be our one encoding: the decoder would keep the last of
+    two equal keys, read True or 1.0 as the version 1, and accept indefinite lengths."""
+    good = cbor2.dumps(GOOD_CLAIMS, canonical=True)
+    assert isinstance(outcome(stamp_url(cose.sign1(good, SIGNER, SIGNER_KID), HOST), SIGNER_KEYS), VerifiedStamp)
+    count = len(GOOD_CLAIMS)
+    body = good[1:]
+    stars = cbor2.dumps({-5: 5})[1:]  # one more entry: a second "stars" key
+    variants = {
+        "duplicate key": bytes([0xA0 + count + 1]) + body + stars,
+        "indefinite map": b"\xbf" + body + b"\xff",
+        "version True": cbor2.dumps({**GOOD_CLAIMS, -1: True}, canonical=True),
+        "version 1.0": cbor2.dumps({**GOOD_CLAIMS, -1: 1.0}, canonical=True),
+        "too long": cbor2.dumps({**GOOD_CLAIMS, 1: "V" * 200}, canonical=True),
+    }
+    for name, payload in variants.items():
+        result = outcome(stamp_url(cose.sign1(payload, SIGNER, SIGNER_KID), HOST), SIGNER_KEYS)
+        assert isinstance(result, StampError) and result.verdict == "malformed", name

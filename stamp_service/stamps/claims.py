@@ -18,6 +18,7 @@ EPOCH = dt.date(1970, 1, 1)
 # CWT (RFC 8392) registered keys, then private claims in -1..-24 (each key is one CBOR byte).
 ISS, IAT = 1, 6
 VERSION, PRODUCT, BATCH, SERIAL, STARS, ORIGIN, PRODUCED, EXPIRES, CERT_UNTIL = -1, -2, -3, -4, -5, -6, -7, -8, -9
+MAX_CLAIMS_BYTES = 128  # our claims take about 45 bytes
 MAX_ID = 2**32 - 1  # ids and serials fit CBOR's 4-byte integers: the QR budget has no room for more
 ISSUER_RE = re.compile(r"^[A-Z0-9-]{1,8}$")
 
@@ -88,19 +89,27 @@ class StampClaims:
     @classmethod
     def from_cbor(cls, payload: bytes) -> "StampClaims":
         """Parse a COSE payload; raises MalformedStamp for anything that is not our claims map."""
+        if len(payload) > MAX_CLAIMS_BYTES:  # also bounds how deeply a hostile payload can nest
+            raise MalformedStamp("claims are too long")
         try:
             stream = io.BytesIO(payload)
             claims = cbor2.CBORDecoder(stream).decode()
             if stream.tell() != len(payload):
                 raise MalformedStamp("trailing bytes after the claims")
+            # Our claims are deterministic CBOR: one encoding only, so a duplicate key (the decoder keeps the
+            # last), an indefinite length, a float 1.0 for the integer 1 or a padded integer cannot slip through.
+            canonical = cbor2.dumps(claims, canonical=True)
         except MalformedStamp:
             raise
         except Exception:  # cbor2 raises many types on hostile input; all mean "not our claims"
             raise MalformedStamp("claims are not CBOR") from None
+        if canonical != payload:
+            raise MalformedStamp("claims are not in deterministic CBOR (duplicate keys or a non-shortest form)")
         if not isinstance(claims, dict) or not all(isinstance(k, int) and not isinstance(k, bool) for k in claims):
             raise MalformedStamp("claims are not a map with integer keys")
-        if claims.get(VERSION) != FORMAT_VERSION:
-            raise MalformedStamp(f"unsupported stamp format version {claims.get(VERSION)!r}")
+        version = claims.get(VERSION)
+        if type(version) is not int or version != FORMAT_VERSION:  # noqa: E721 - True and 1.0 are not 1
+            raise MalformedStamp(f"unsupported stamp format version {version!r}")
         known = {ISS, IAT, VERSION, PRODUCT, BATCH, SERIAL, STARS, ORIGIN, PRODUCED, EXPIRES, CERT_UNTIL}
         if set(claims) - known:
             raise MalformedStamp("unknown claims")
