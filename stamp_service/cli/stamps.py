@@ -16,7 +16,7 @@ from ..registry import places
 from ..registry.fields import ValidationError
 from ..registry.records import NotFound
 from ..signing_keys import keystore
-from ..stamps import issuing
+from ..stamps import code_list, issuing
 from ..stamps.errors import StampError
 from ..stamps.signing import verify_stamp
 from . import _app, _fail, _print_rows, _validation_text, cli
@@ -30,7 +30,7 @@ def _key_dict(info: KeyInfo) -> dict[str, Any]:
 
 def _run_dict(run: dict[str, Any]) -> dict[str, Any]:
     return {k: run[k] for k in ("id", "batch_id", "first_serial", "last_serial", "count", "initial_state", "kid",
-                                "issued_at", "product_id", "stars")}
+                                "issued_at", "product_id", "stars", "hidden_code")}
 
 
 @cli.group()
@@ -105,15 +105,19 @@ def keys_revoke(ctx: click.Context, kid: str, reason: str) -> None:
 @click.argument("batch_id", type=int)
 @click.option("--count", required=True, type=int, help=f"How many stamps (1-{issuing.MAX_RUN:,}).")
 @click.option("--inactive", is_flag=True, help="Issue as not activated (chưa kích hoạt) until `ocop-stamp activate`.")
+@click.option("--hidden-code", is_flag=True,
+              help="Two-layer stamps (tem hai lớp): each stamp also gets an 8-digit hidden code (mã cào) to print "
+                   "under scratch-off foil.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 @click.pass_context
-def issue(ctx: click.Context, batch_id: int, count: int, inactive: bool, as_json: bool) -> None:
+def issue(ctx: click.Context, batch_id: int, count: int, inactive: bool, hidden_code: bool, as_json: bool) -> None:
     """Allocate a run of serials for a batch; its QR texts come from `ocop-stamp codes RUN_ID`."""
     app = _app(ctx)
     with app.app_context():
         try:
             run = issuing.issue_run(get_storage(), keystore(app), batch_id, count, active=not inactive,
-                                    issuer=app.config["ISSUER"], host=app.config["PUBLIC_HOST"])
+                                    issuer=app.config["ISSUER"], host=app.config["PUBLIC_HOST"],
+                                    hidden_code=hidden_code)
         except NotFound:
             _fail(f"no batch {batch_id}")
         except ValidationError as exc:
@@ -125,7 +129,7 @@ def issue(ctx: click.Context, batch_id: int, count: int, inactive: bool, as_json
         click.echo(json.dumps(_run_dict(run)))
     else:
         click.echo(f"Run {run['id']}: serials {run['first_serial']}-{run['last_serial']} ({run['count']} stamps, "
-                   f"{run['initial_state']}) for batch {batch_id}")
+                   f"{run['initial_state']}{', with hidden codes' if run['hidden_code'] else ''}) for batch {batch_id}")
 
 
 @cli.command()
@@ -138,7 +142,8 @@ def runs(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
         rows = issuing.list_runs(get_storage(), batch_id=batch_id)
     _print_rows([_run_dict(r) for r in rows], as_json,
                 lambda r: f"{r['id']:>5}  batch {r['batch_id']:<5} serials {r['first_serial']}-{r['last_serial']}  "
-                          f"{r['count']} stamps  {r['initial_state']}  key {r['kid']}")
+                          f"{r['count']} stamps  {r['initial_state']}  key {r['kid']}"
+                          f"{'  hidden codes' if r['hidden_code'] else ''}")
 
 
 def _run_or_fail(run_id: int) -> dict[str, Any]:
@@ -153,14 +158,22 @@ def _run_or_fail(run_id: int) -> dict[str, Any]:
 @click.argument("run_id", type=int)
 @click.option("--from", "first", type=int, help="First serial (default: the run's first).")
 @click.option("--to", "last", type=int, help="Last serial (default: the run's last).")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv"]), default="text", show_default=True,
+              help="text: one QR text per line. csv: a header serial,serial_text,url,hidden_code and one row per "
+                   "stamp, UTF-8 (hidden_code, the mã cào, is empty for a run without hidden codes).")
 @click.pass_context
-def codes(ctx: click.Context, run_id: int, first: int | None, last: int | None) -> None:
-    """Print one QR text per line for a run (for other printing systems)."""
+def codes(ctx: click.Context, run_id: int, first: int | None, last: int | None, fmt: str) -> None:
+    """Print a run's QR texts, one per line, or a CSV with the hidden codes (for other printing systems)."""
     app = _app(ctx)
     with app.app_context():
         run = _run_or_fail(run_id)
+        host = app.config["PUBLIC_HOST"]
         try:
-            for _serial, text in issuing.codes(run, keystore(app), app.config["PUBLIC_HOST"], first, last):
+            if fmt == "csv":
+                for line in code_list.csv_lines(run, keystore(app), host, first, last):
+                    click.echo(line.encode("utf-8"), nl=False)  # bytes: UTF-8 whatever the terminal's locale
+                return
+            for _serial, text in issuing.codes(run, keystore(app), host, first, last):
                 click.echo(text)
         except ValidationError as exc:
             _fail(_validation_text(exc))

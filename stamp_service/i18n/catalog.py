@@ -344,6 +344,13 @@ CATALOG: dict[str, tuple[str, str]] = {
     "run.state_changed": ("Đã cập nhật trạng thái tem.", "Stamp states updated."),
     "run.history": ("Lịch sử thay đổi", "Changes"),
     "run.whole": ("cả đợt", "whole run"),
+    # hidden codes
+    "error.boolean": ("Phải là có hoặc không (true / false).", "Must be yes or no (true / false)."),
+    "issue.no_hidden_codes": ("Đợt phát hành {id} không có mã cào (không phải tem hai lớp).",
+                              "Run {id} has no hidden codes (it is not a two-layer run)."),
+    "run.hidden_code": ("Tem hai lớp: thêm mã cào (mã ẩn dưới lớp bạc)",
+                        "Two-layer stamps: add a scratch-off code (hidden under silver foil)"),
+    "run.hidden_code_fact": ("Mã cào", "Hidden codes"),
     "state.active": ("Đã kích hoạt", "Activated"),
     "state.inactive": ("Chưa kích hoạt", "Not activated"),
     "state.void": ("Đã hủy", "Void"),

@@ -38,7 +38,7 @@ def run_new(batch_id: int):
         run = issuing.issue_run(storage, keystore(), batch_id, int(count) if count.isdigit() else count,
                                 active=not request.form.get("inactive"), issuer=current_app.config["ISSUER"],
                                 host=current_app.config["PUBLIC_HOST"], user_id=g.identity.user_id,
-                                producer_id=g.identity.scope)
+                                producer_id=g.identity.scope, hidden_code=bool(request.form.get("hidden_code")))
     except ValidationError as exc:
         flash(" ".join([exc.message.render(), *exc.render().values()]), "error")
         return redirect(url_for("portal.batch_detail", batch_id=batch_id))
