@@ -303,12 +303,16 @@ def templates(ctx: click.Context, as_json: bool) -> None:
     except TemplateError as exc:
         _fail(str(exc))
     sample = "HTTPS://" + app.config["PUBLIC_HOST"].upper() + "/S/" + "9" * 304  # a typical stamp's length
-    rows = [{"name": t.name, "title": t.title, "kind": t.kind, "per_page": t.per_page,
-             "label_width_mm": t.label_width_mm, "label_height_mm": t.label_height_mm,
-             **{f"qr_{k}": v for k, v in describe(t, sample).items()}} for t in found.values()]
+    rows = []
+    for t in found.values():
+        described = describe(t, sample)
+        rows.append({"name": t.name, "title": t.title, "kind": t.kind, "per_page": t.per_page,
+                     "label_width_mm": t.label_width_mm, "label_height_mm": t.label_height_mm,
+                     "hidden_box": described.pop("hidden_box"), **{f"qr_{k}": v for k, v in described.items()}})
     _print_rows(rows, as_json, lambda r: f"{r['name']:<14} {r['kind']:<5} {r['per_page']:>3}/page  "
                                          f"{r['label_width_mm']:g}x{r['label_height_mm']:g} mm  QR {r['qr_level']} "
-                                         f"{r['qr_module_mm']} mm/module  {r['title']}")
+                                         f"{r['qr_module_mm']} mm/module  "
+                                         f"{'' if r['hidden_box'] else 'no '}hidden-code box  {r['title']}")
 
 
 @cli.command("print")
@@ -325,16 +329,26 @@ def templates(ctx: click.Context, as_json: bool) -> None:
 @click.option("--to", "last", type=int, help="Last serial.")
 @click.option("--cut-lines", is_flag=True, help="Draw thin label outlines (for plain paper).")
 @click.option("--test-page", is_flag=True, help="Write an alignment test page instead of stamps.")
+@click.option("--hidden-only", is_flag=True,
+              help="Two-layer runs: only the hidden codes (mã cào), each label with its serial and boxed code and no "
+                   "QR, for scratch-label stock.")
+@click.option("--qr-only", is_flag=True,
+              help="Two-layer runs: the QR labels without the hidden-code box (for labels too small for one; print "
+                   "the codes with --hidden-only).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Label language.")
 @click.pass_context
 def print_command(ctx: click.Context, run_id: int, template_name: str, output: Path, offset_x: float | None,
                   offset_y: float | None, scale_x: float | None, scale_y: float | None, start: int, first: int | None,
-                  last: int | None, cut_lines: bool, test_page: bool, lang: str) -> None:
+                  last: int | None, cut_lines: bool, test_page: bool, hidden_only: bool, qr_only: bool,
+                  lang: str) -> None:
     """Write a print-ready PDF of a run's stamps for a label template (calibration is remembered per producer)."""
-    from print_layouts import TemplateError, render_pdf, render_test_page
+    from print_layouts import NoRoomForBox, TemplateError, render_pdf, render_test_page
 
     from .. import printing
 
+    if hidden_only and qr_only:
+        _fail("choose one of --hidden-only and --qr-only", 2)
+    content = "hidden-only" if hidden_only else "qr-only" if qr_only else "full"
     app = _app(ctx)
     with app.app_context():
         storage = get_storage()
@@ -350,7 +364,9 @@ def print_command(ctx: click.Context, run_id: int, template_name: str, output: P
                 return
             printing.check_start(template, start)
             lo, hi = issuing.run_range(run, first, last)
-            labels = printing.labels(storage, keystore(app), run, app.config["PUBLIC_HOST"], lo, hi)
+            store, host = keystore(app), app.config["PUBLIC_HOST"]
+            printing.check_layout(storage, store, run, host, template, hi, content)
+            labels = printing.labels(storage, store, run, host, lo, hi, content)
             with click.progressbar(length=hi - lo + 1, label=f"Run {run_id} -> {output.name}", file=sys.stderr) as bar:
                 done = [0]
 
@@ -359,10 +375,14 @@ def print_command(ctx: click.Context, run_id: int, template_name: str, output: P
                     done[0] = count
 
                 stats = render_pdf(labels, template, output, calibration=calibration, start=start,
-                                   cut_lines=cut_lines, lang=lang, progress=progress, title=f"OCOP run {run_id}")
-            printing.remember(storage, run["producer_id"], template.name, calibration)
+                                   cut_lines=cut_lines, lang=lang, progress=progress, title=f"OCOP run {run_id}",
+                                   hidden_only=content == "hidden-only")
+            if content != "hidden-only":  # scratch labels are other stock: keep the stamp stock as the default
+                printing.remember(storage, run["producer_id"], template.name, calibration)
         except ValidationError as exc:
             _fail(_validation_text(exc))
+        except NoRoomForBox as exc:
+            _fail(f"{exc} (--qr-only for the QR labels, --hidden-only for the hidden codes on scratch-label stock)")
         except (TemplateError, KeyStoreError) as exc:
             _fail(getattr(exc, "message", str(exc)))
     click.echo(f"{stats.count} stamps on {stats.pages} pages ({stats.bytes:,} bytes) written to {output}")

@@ -351,6 +351,27 @@ CATALOG: dict[str, tuple[str, str]] = {
     "run.hidden_code": ("Tem hai lớp: thêm mã cào (mã ẩn dưới lớp bạc)",
                         "Two-layer stamps: add a scratch-off code (hidden under silver foil)"),
     "run.hidden_code_fact": ("Mã cào", "Hidden codes"),
+    "run.hidden_code_yes": ("Có: tem hai lớp, mỗi tem có một mã 8 số dưới lớp bạc",
+                            "Yes: two-layer stamps, each with an 8-digit code under scratch-off foil"),
+    "run.hidden_code_no": ("Không", "No"),
+    "run.print_content": ("Nội dung in", "What to print"),
+    "f.content": ("Nội dung in", "What to print"),
+    "f.template": ("Mẫu nhãn", "Label template"),  # named in the form's error summary (e.g. no room for the box)
+    "run.print_full": ("Tem đầy đủ: mã QR và ô mã cào trên cùng một nhãn",
+                       "Full stamps: the QR code and the hidden-code box on one label"),
+    "run.print_qr_only": ("Chỉ mã QR (mã cào in riêng trên giấy nhãn cào)",
+                          "QR codes only (hidden codes printed separately on scratch labels)"),
+    "run.print_hidden_only": ("Chỉ mã cào, không có mã QR (giấy nhãn cào)",
+                              "Hidden codes only, no QR code (scratch-label stock)"),
+    "run.codes_title": ("Danh sách mã cho hệ thống in khác", "Code list for other printing systems"),
+    "run.codes_csv": ("Tải tệp CSV (số sê-ri, đường dẫn, mã cào)", "Download CSV (serial, URL, hidden code)"),
+    "run.hidden_secret_help": ("Mã cào là bí mật: chỉ in hoặc gửi cho nhà in tin cậy, không chia sẻ tệp này.",
+                               "Hidden codes are secret: print them or send them only to a trusted printer; do not share this file."),
+    "run.hidden_box_no_room": ("Nhãn {width} × {height} mm không đủ chỗ cho ô mã cào bên cạnh mã QR. Hãy in "
+                               "“Chỉ mã QR” trên mẫu nhãn này và in mã cào riêng (“Chỉ mã cào”) trên giấy nhãn cào.",
+                               "A {width} × {height} mm label has no room for a hidden-code box beside the QR code. "
+                               "Print “QR codes only” on this stock and the hidden codes separately (“Hidden "
+                               "codes only”) on scratch labels."),
     "state.active": ("Đã kích hoạt", "Activated"),
     "state.inactive": ("Chưa kích hoạt", "Not activated"),
     "state.void": ("Đã hủy", "Void"),
