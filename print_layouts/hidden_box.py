@@ -2,8 +2,10 @@
 
 A two-layer stamp carries, besides its QR, an 8-digit code that the producer covers with a scratch-off foil
 sticker. The box is the sticker's target: a bordered rectangle with the code centred in it, and under it the call
-to action. The box takes room from the label's text, never from the QR: a label whose QR would have to drop
-below EC_UP_MODULE_MM modules to make room is refused (NoRoomForBox), and its codes go on a separate sheet of
+to action. Its place depends only on the template and the QR's size, never on the product's text (it sits at the
+bottom of the text column), so a sticker goes on the same spot of every label of a stock, by hand or applicator.
+The box takes room from the label's text, never from the QR: a label whose QR would have to drop below
+EC_UP_MODULE_MM modules to make room is refused (NoRoomForBox), and its codes go on a separate sheet of
 hidden-code-only labels (plan_hidden_only).
 Coordinates are those of layout: points from the label's top-left corner, x to the right and y up (y <= 0).
 """
