@@ -48,8 +48,9 @@ def test_hidden_codes_are_derived_from_the_run_key_and_never_in_the_qr(app, worl
     assert len({code for _, code in codes}) == 40
     assert codes == list(issuing.hidden_codes(run, store))  # derived, not stored: the same every time
     texts = dict(issuing.codes(run, store, app.config["PUBLIC_HOST"]))
-    for serial, code in codes:
-        assert code not in texts[serial] and all(code not in t for t in texts.values())
+    # Each stamp's own QR text (a random 8-digit string turns up by chance in ~300 random digits about once in
+    # 300,000 tries; checking all 40 x 40 pairs would make that a flaky test, 1 in 200).
+    assert not any(code in texts[serial] for serial, code in codes)
     lo = run["first_serial"] + 5
     assert list(issuing.hidden_codes(run, store, lo, lo + 2)) == codes[5:8]
     with pytest.raises(ValidationError) as exc:  # refused at the call, before any code is derived
