@@ -8,6 +8,7 @@ Not a test: it asserts nothing. Run from the repository root:
 
     python bench/bench_print.py                       # 65-up A4 sheet, ratio rounds + 10k/100k memory runs
     python bench/bench_print.py --template a4-24-70x37 --sizes 10000 --json
+    python bench/bench_print.py --template a4-24-70x37 --hidden-code   # two-layer stamps: each has a hidden-code box
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from pathlib import Path
 POOL = 1000  # distinct signed stamp texts, cycled (the renderer caches nothing per QR text)
 
 
-def _pool(directory: str):
+def _pool(directory: str, hidden: bool = False):
     from print_layouts import LabelStamp
     from stamp_service.keystore import KeyStore
     from stamp_service.stamps.claims import StampClaims
+    from stamp_service.stamps.hidden import format_code, hidden_code
     from stamp_service.stamps.serials import format_serial
     from stamp_service.stamps.signing import sign_stamp
 
@@ -46,14 +48,18 @@ def _pool(directory: str):
                              expiry_date=dt.date(2027, 11, 1), certificate_valid_until=dt.date(2028, 6, 30))
         texts.append(sign_stamp(claims, key, info, "tem.ocop.vn"))
 
+    secret = store.derived_secret(info.kid, "hidden-code")
+
     def stamps(n: int):
         for i in range(n):
             serial = 1_000_000 + i
+            # derived per stamp, as printing.labels does: the HMAC is part of the measured cost
+            code = format_code(hidden_code(secret, serial)) if hidden else None
             yield LabelStamp(qr_text=texts[i % POOL], serial_text=format_serial(serial),
                              product_name="Trà hoa vàng Ba Chẽ",
                              producer_name="Hợp tác xã Trà hoa vàng Ba Chẽ",
                              stars=4, lot="L2026-11", production_date=dt.date(2026, 11, 1),
-                             expiry_date=dt.date(2027, 11, 1), host="tem.ocop.vn")
+                             expiry_date=dt.date(2027, 11, 1), host="tem.ocop.vn", hidden_code=code)
 
     return stamps
 
@@ -99,6 +105,12 @@ def naive_render(stamps, template, path: Path) -> int:
             c.setFont(f"SSP-{style}", size)
             c.drawString(tx, ty, text)
             ty -= size * 1.2
+        if stamp.hidden_code:  # the same box, its code and the call to action, drawn the naive way
+            c.rect(tx, ty - 22, 75, 22, stroke=1, fill=0)
+            c.setFont("SSP-Bold", 11)
+            c.drawString(tx + 12, ty - 15, stamp.hidden_code)
+            c.setFont("SSP-Regular", 5)
+            c.drawString(tx, ty - 29, "Cào lớp bạc, nhập mã để xác thực")
         count += 1
         slot += 1
         if slot == template.per_page:
@@ -110,13 +122,13 @@ def naive_render(stamps, template, path: Path) -> int:
     return count
 
 
-def child(kind: str, n: int, template_name: str) -> dict:
+def child(kind: str, n: int, template_name: str, hidden: bool = False) -> dict:
     """One measurement in this (fresh) process."""
     from print_layouts import load_templates, render_pdf
 
     template = load_templates()[template_name]
     with tempfile.TemporaryDirectory() as tmp:
-        stamps = _pool(os.path.join(tmp, "keys"))
+        stamps = _pool(os.path.join(tmp, "keys"), hidden)
         out = Path(tmp) / "out.pdf"
         # warm up: fonts parsed, tables built, code paths taken
         (naive_render if kind == "naive" else lambda s, t, p: render_pdf(s, t, p))(stamps(3), template, out)
@@ -129,13 +141,14 @@ def child(kind: str, n: int, template_name: str) -> dict:
         seconds = time.perf_counter() - started
         size = out.stat().st_size
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"kind": kind, "n": n, "template": template_name, "seconds": seconds, "stamps_per_s": n / seconds,
+    return {"kind": kind, "n": n, "template": template_name, "hidden_code": hidden, "seconds": seconds,
+            "stamps_per_s": n / seconds,
             "bytes": size, "bytes_per_stamp": size / n, "peak_rss_mb": peak / 1024,
             "rss_growth_mb": (peak - base_rss) / 1024}
 
 
-def _run(kind: str, n: int, template: str) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--child", kind, str(n), template], check=True,
+def _run(kind: str, n: int, template: str, hidden: bool = False) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", kind, str(n), template, str(int(hidden))], check=True,
                           capture_output=True, text=True)
     return json.loads(done.stdout)
 
@@ -148,28 +161,31 @@ def main() -> None:
     parser.add_argument("--ours-n", type=int, default=3000, help="stamps per ours round")
     parser.add_argument("--sizes", default="10000,100000", help="long runs of ours for memory (comma-separated)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--child", nargs=3, metavar=("KIND", "N", "TEMPLATE"), help=argparse.SUPPRESS)
+    parser.add_argument("--hidden-code", action="store_true",
+                        help="two-layer stamps: every label has a hidden-code box (needs a template with room)")
+    parser.add_argument("--child", nargs=4, metavar=("KIND", "N", "TEMPLATE", "HIDDEN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child[0], int(args.child[1]), args.child[2])))
+        print(json.dumps(child(args.child[0], int(args.child[1]), args.child[2], args.child[3] == "1")))
         return
     rounds = []
     for i in range(args.rounds):
         pair = [("naive", args.naive_n), ("ours", args.ours_n)]
         if i % 2:
             pair.reverse()
-        got = {kind: _run(kind, n, args.template) for kind, n in pair}
+        got = {kind: _run(kind, n, args.template, args.hidden_code) for kind, n in pair}
         got["ratio"] = got["ours"]["stamps_per_s"] / got["naive"]["stamps_per_s"]
         rounds.append(got)
-    long_runs = [_run("ours", int(n), args.template) for n in args.sizes.split(",") if n]
-    result = {"template": args.template, "rounds": rounds, "long_runs": long_runs,
+    long_runs = [_run("ours", int(n), args.template, args.hidden_code) for n in args.sizes.split(",") if n]
+    result = {"template": args.template, "hidden_code": args.hidden_code, "rounds": rounds, "long_runs": long_runs,
               "ratio_median": statistics.median(r["ratio"] for r in rounds),
               "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "python": sys.version.split()[0]}
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"template {args.template}; {result['when']}; Python {result['python']}")
+    print(f"template {args.template}{' with hidden codes' if args.hidden_code else ''}; {result['when']}; "
+          f"Python {result['python']}")
     print(f"{'run':<22}{'stamps/s':>10}{'µs/stamp':>10}{'bytes/stamp':>13}{'peak RSS MB':>13}{'growth MB':>11}")
     def row(label: str, m: dict) -> str:
         return (f"{label:<22}{m['stamps_per_s']:>10,.0f}{1e6 / m['stamps_per_s']:>10,.0f}"

@@ -4,8 +4,9 @@
     render_pdf(stamps, templates["a4-65-38x21"], Path("out.pdf"), start=5, calibration=Calibration(0.5, -0.3))
 """
 
-from .render import LabelStamp, RenderStats, preview_png, render_pdf, render_test_page
+from .hidden_box import NoRoomForBox
+from .render import LabelStamp, RenderStats, hidden_box_rect, preview_png, render_pdf, render_test_page
 from .templates import Calibration, Template, TemplateError, load_templates
 
-__all__ = ["Calibration", "LabelStamp", "RenderStats", "Template", "TemplateError", "load_templates",
-           "preview_png", "render_pdf", "render_test_page"]
+__all__ = ["Calibration", "LabelStamp", "NoRoomForBox", "RenderStats", "Template", "TemplateError",
+           "hidden_box_rect", "load_templates", "preview_png", "render_pdf", "render_test_page"]

@@ -27,10 +27,12 @@ LEADING = 1.18
 WORDS = {
     "vi": {"stars": "{n} sao OCOP", "lot": "Lô: {lot}", "made": "NSX: {d}", "expires": "HSD: {d}",
            "verify": "Kiểm tra: {host}", "calibration": "Hiệu chỉnh", "test": "Trang căn chỉnh",
+           "scratch": "Cào lớp bạc, nhập mã để xác thực",
            "hint": "In ở tỉ lệ 100 % (kích thước thật). So khung với nhãn; "
                    "đo lệch bằng thước mm ở mép giấy."},
     "en": {"stars": "{n}-star OCOP", "lot": "Lot: {lot}", "made": "MFD: {d}", "expires": "EXP: {d}",
            "verify": "Verify: {host}", "calibration": "Calibration", "test": "Alignment test page",
+           "scratch": "Scratch off the silver layer, enter the code to verify",
            "hint": "Print at 100 % (actual size). Compare the outlines with the labels; measure any shift "
                    "with the mm rulers on the page edges."},
 }
@@ -52,14 +54,15 @@ class QRPlace:
         return self.module / PT_PER_MM
 
 
-def _max_module(template: Template, n: int, stacked: bool) -> float:
-    """Largest module (mm) for an n-module symbol that keeps the quiet zone in the label and room for text."""
+def _max_module(template: Template, n: int, stacked: bool, room_mm: float = 0.0) -> float:
+    """Largest module (mm) for an n-module symbol that keeps the quiet zone in the label and room for text
+    (at least room_mm beside the QR, or under it on a stacked label)."""
     w, h, safe = template.label_width_mm, template.label_height_mm, SAFE_MARGIN_MM
     if stacked:
         inner_h = h - 2 * safe
-        return min((w - 2 * safe) / n, w / (n + 2 * QUIET), (inner_h * 0.7) / (n + QUIET), (h - safe) / (n + QUIET + 2),
-                   MAX_MODULE_MM)
-    text_min = 0.3 * (w - 2 * safe)
+        return min((w - 2 * safe) / n, w / (n + 2 * QUIET), min(inner_h * 0.7, inner_h - room_mm) / (n + QUIET),
+                   (h - safe) / (n + QUIET + 2), MAX_MODULE_MM)
+    text_min = max(0.3 * (w - 2 * safe), room_mm)
     return min((h - 2 * safe) / n, h / (n + 2 * QUIET), (w - 2 * safe - text_min) / (n + QUIET),
                (w - safe - text_min) / (n + 2 * QUIET), MAX_MODULE_MM)
 
@@ -69,19 +72,21 @@ def is_stacked(template: Template) -> bool:
     return template.label_width_mm < 1.25 * template.label_height_mm
 
 
-def place_qr(template: Template, sizes: dict[str, int]) -> QRPlace:
-    """The QR level and geometry for symbols of these sizes (modules per side, per level)."""
+def place_qr(template: Template, sizes: dict[str, int], *, room_mm: float = 0.0,
+             min_module_mm: float = MIN_MODULE_MM) -> QRPlace:
+    """The QR level and geometry for symbols of these sizes (modules per side, per level), keeping room_mm for
+    the text beside (or under) it; TemplateError when its modules would be smaller than min_module_mm."""
     stacked = is_stacked(template)
     chosen = None
     for level in ("H", "Q", "M"):
-        module = _max_module(template, sizes[level], stacked)
+        module = _max_module(template, sizes[level], stacked, room_mm)
         if module >= EC_UP_MODULE_MM or level == "M":
             chosen = level, module
             break
     level, module = chosen  # type: ignore[misc]
-    if module < MIN_MODULE_MM:
+    if module < min_module_mm:
         raise TemplateError(f"labels of {template.label_width_mm:g} x {template.label_height_mm:g} mm are too small "
-                            f"for a stamp QR: its modules would be {module:.2f} mm (at least {MIN_MODULE_MM} mm)")
+                            f"for a stamp QR: its modules would be {module:.2f} mm (at least {min_module_mm} mm)")
     n = sizes[level]
     side = module * n
     w, h = template.label_width_mm, template.label_height_mm
@@ -218,7 +223,7 @@ def _fit(fonts: dict[str, Font], item: _Item, size: float, width: float, allow_c
 class Plan:
     """A label's fixed content: QR place, the static text block, and where the serial goes."""
 
-    qr: QRPlace
+    qr: QRPlace | None  # None on a hidden-code-only label
     static: bytes  # content-stream operators for text and stars, label coordinates
     text_x: float  # left edge of the text column
     serial_top: float  # top of the serial's lines
@@ -229,20 +234,24 @@ class Plan:
     lines: tuple[Line, ...]  # the static lines, for tests
 
 
+def text_column(template: Template, qr: QRPlace) -> tuple[float, float, float, float]:
+    """The label's room for text (left, right, top, bottom in points): beside the QR, or under it when stacked."""
+    w_mm, h_mm, safe = template.label_width_mm, template.label_height_mm, SAFE_MARGIN_MM
+    side = qr.module * qr.size
+    if is_stacked(template):
+        return safe * PT_PER_MM, (w_mm - safe) * PT_PER_MM, qr.y - side - QUIET * qr.module, -(h_mm - safe) * PT_PER_MM
+    return qr.x + side + QUIET * qr.module, (w_mm - safe) * PT_PER_MM, -safe * PT_PER_MM, -(h_mm - safe) * PT_PER_MM
+
+
 def plan_label(template: Template, fonts: dict[str, Font], qr: QRPlace, *, product: str, producer: str, stars: int,
                lot: str | None, production_date: date | None, expiry_date: date | None, host: str,
-               serial_sample: str, lang: str) -> Plan:
-    """Fit the label's text around the QR."""
+               serial_sample: str, lang: str, reserve_bottom: float = 0.0) -> Plan:
+    """Fit the label's text around the QR, above the bottom reserve_bottom points of the text column (kept for
+    a hidden-code box)."""
     words = WORDS[lang]
-    w_mm, h_mm, safe = template.label_width_mm, template.label_height_mm, SAFE_MARGIN_MM
     stacked = is_stacked(template)
-    side = qr.module * qr.size
-    if stacked:
-        left, right = safe * PT_PER_MM, (w_mm - safe) * PT_PER_MM
-        top, bottom = qr.y - side - QUIET * qr.module, -(h_mm - safe) * PT_PER_MM
-    else:
-        left, right = qr.x + side + QUIET * qr.module, (w_mm - safe) * PT_PER_MM
-        top, bottom = -safe * PT_PER_MM, -(h_mm - safe) * PT_PER_MM
+    left, right, top, bottom = text_column(template, qr)
+    bottom += reserve_bottom
     width, height = right - left, top - bottom
     clean = {style: font.clean for style, font in fonts.items()}
     dates = []

@@ -41,6 +41,23 @@ def pdf_text(value: str) -> bytes:
     return b"<feff" + value.encode("utf-16-be").hex().encode() + b">"
 
 
+def rounded_rect(x: float, y: float, w: float, h: float, r: float) -> bytes:
+    """Path of a rectangle with rounded corners; (x, y) is the bottom-left corner."""
+    if r <= 0:
+        return b"%s %s %s %s re " % (num(x), num(y), num(w), num(h))
+    k = 0.5523 * r
+    p = [b"%s %s m" % (num(x + r), num(y)), b"%s %s l" % (num(x + w - r), num(y)),
+         b"%s %s %s %s %s %s c" % (num(x + w - r + k), num(y), num(x + w), num(y + r - k), num(x + w), num(y + r)),
+         b"%s %s l" % (num(x + w), num(y + h - r)),
+         b"%s %s %s %s %s %s c" % (num(x + w), num(y + h - r + k), num(x + w - r + k), num(y + h), num(x + w - r),
+                                   num(y + h)),
+         b"%s %s l" % (num(x + r), num(y + h)),
+         b"%s %s %s %s %s %s c" % (num(x + r - k), num(y + h), num(x), num(y + h - r + k), num(x), num(y + h - r)),
+         b"%s %s l" % (num(x), num(y + r)),
+         b"%s %s %s %s %s %s c h " % (num(x), num(y + r - k), num(x + r - k), num(y), num(x + r), num(y))]
+    return b" ".join(p)
+
+
 _SUBSET_LOCK = threading.Lock()  # a TTFontFace reads through a shared file position: one subset at a time
 
 

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import qrmatrix
+from .hidden_box import (Box, NoRoomForBox, box_beside_qr, draw_box, draw_code, place_qr_beside_box,
+                         plan_hidden_only)
 from .layout import QUIET, WORDS, Plan, QRPlace, draw_serial, place_qr, plan_label, qr_sizes
-from .pdf import PT_PER_MM, PdfWriter, num
+from .pdf import PT_PER_MM, Font, PdfWriter, num, rounded_rect
 from .templates import Calibration, Template, TemplateError
 
 STYLES = ("Regular", "Semibold", "Bold")
@@ -33,6 +35,9 @@ class LabelStamp:
     production_date: date | None
     expiry_date: date | None
     host: str  # verification host printed on the label, e.g. "tem.ocop.vn"
+    # A two-layer stamp's scratch-off code as printed, e.g. "1234 5678": the label gets a hidden-code box.
+    # Never part of qr_text. (On a hidden-code-only sheet qr_text is not used and may be empty.)
+    hidden_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,30 +89,13 @@ def _label_origin(template: Template, index: int) -> tuple[float, float]:
     return x * PT_PER_MM, (template.page_height_mm - y) * PT_PER_MM
 
 
-def _rounded_rect(x: float, y: float, w: float, h: float, r: float) -> bytes:
-    """Path of a rectangle with rounded corners; (x, y) is the bottom-left corner."""
-    if r <= 0:
-        return b"%s %s %s %s re " % (num(x), num(y), num(w), num(h))
-    k = 0.5523 * r
-    p = [b"%s %s m" % (num(x + r), num(y)), b"%s %s l" % (num(x + w - r), num(y)),
-         b"%s %s %s %s %s %s c" % (num(x + w - r + k), num(y), num(x + w), num(y + r - k), num(x + w), num(y + r)),
-         b"%s %s l" % (num(x + w), num(y + h - r)),
-         b"%s %s %s %s %s %s c" % (num(x + w), num(y + h - r + k), num(x + w - r + k), num(y + h), num(x + w - r),
-                                   num(y + h)),
-         b"%s %s l" % (num(x + r), num(y + h)),
-         b"%s %s %s %s %s %s c" % (num(x + r - k), num(y + h), num(x), num(y + h - r + k), num(x), num(y + h - r)),
-         b"%s %s l" % (num(x), num(y + r)),
-         b"%s %s %s %s %s %s c h " % (num(x), num(y + r - k), num(x + r - k), num(y), num(x + r), num(y))]
-    return b" ".join(p)
-
-
 def _cut_marks(template: Template, index: int) -> bytes:
     """Thin grey label outlines for sheets; corner crop marks for rolls."""
     x, top = _label_origin(template, index)
     w, h = template.label_width_mm * PT_PER_MM, template.label_height_mm * PT_PER_MM
     if template.kind == "sheet":
         r = template.corner_radius_mm * PT_PER_MM
-        return b"q 0.6 G 0.25 w " + _rounded_rect(x, top - h, w, h, r) + b"S Q\n"
+        return b"q 0.6 G 0.25 w " + rounded_rect(x, top - h, w, h, r) + b"S Q\n"
     tick = 2.5 * PT_PER_MM
     parts = []
     for cx, dx in ((x, 1), (x + w, -1)):
@@ -156,59 +144,91 @@ def qr_paths(symbol: qrmatrix.Symbol, place: QRPlace) -> bytes:
 class _Renderer:
     """Per-document state: fonts, the QR geometry and the fitted text of each distinct label."""
 
-    def __init__(self, writer: PdfWriter, template: Template, lang: str, qr_drawing: str) -> None:
+    def __init__(self, writer: PdfWriter, template: Template, lang: str, qr_drawing: str,
+                 hidden_only: bool = False) -> None:
         if qr_drawing not in ("glyphs", "paths"):
             raise ValueError("qr_drawing must be 'glyphs' or 'paths'")
         self.writer = writer
         self.template = template
         self.lang = lang
+        self.hidden_only = hidden_only
         self.fonts = {style: writer.font(style) for style in STYLES}
         self.glyphs = qr_drawing == "glyphs"
-        self.qr_font = writer.qr_font() if self.glyphs else b""
-        self._places: dict[tuple[int, int], QRPlace] = {}
-        self._plans: dict[tuple, tuple[Plan, bytes]] = {}
+        self.qr_font = writer.qr_font() if self.glyphs and not hidden_only else b""
+        self._places: dict[tuple[int, int, bool], QRPlace] = {}
+        self._plans: dict[tuple, tuple[Plan, Box | None, bytes]] = {}
 
-    def place(self, text: str) -> QRPlace:
+    def place(self, text: str, boxed: bool = False) -> QRPlace:
         head, _, digits = text.rpartition("/")
-        key = (len(head), len(digits) if digits.isdigit() else -len(text))
+        key = (len(head), len(digits) if digits.isdigit() else -len(text), boxed)
         found = self._places.get(key)
         if found is None:
-            found = self._places[key] = place_qr(self.template, qr_sizes(text))
+            place = place_qr_beside_box if boxed else place_qr
+            found = self._places[key] = place(self.template, qr_sizes(text))
         return found
 
-    def plan(self, stamp: LabelStamp) -> tuple[Plan, bytes]:
-        """The label's plan and the operator drawing its fixed text (a Form XObject shared by every label)."""
-        qr = self.place(stamp.qr_text)
+    def _form(self, static: bytes) -> bytes:
+        w, h = self.template.label_width_mm * PT_PER_MM, self.template.label_height_mm * PT_PER_MM
+        return self.writer.form(static, (0, -h, w, 0))
+
+    def plan(self, stamp: LabelStamp) -> tuple[Plan, Box | None, bytes]:
+        """The label's plan, its hidden-code box if any, and the operator drawing its fixed text (a Form XObject
+        shared by every label)."""
+        boxed = stamp.hidden_code is not None
+        qr = self.place(stamp.qr_text, boxed)
         key = (qr, stamp.product_name, stamp.producer_name, stamp.stars, stamp.lot, stamp.production_date,
-               stamp.expiry_date, stamp.host, len(stamp.serial_text))
+               stamp.expiry_date, stamp.host, len(stamp.serial_text), boxed)
         found = self._plans.get(key)
         if found is None:
             if len(self._plans) > 256:
                 self._plans.clear()
+            box = box_beside_qr(self.template, self.fonts, qr, self.lang) if boxed else None
             plan = plan_label(
                 self.template, self.fonts, qr, product=stamp.product_name, producer=stamp.producer_name,
                 stars=stamp.stars, lot=stamp.lot, production_date=stamp.production_date,
-                expiry_date=stamp.expiry_date, host=stamp.host, serial_sample=stamp.serial_text, lang=self.lang)
-            w, h = self.template.label_width_mm * PT_PER_MM, self.template.label_height_mm * PT_PER_MM
-            found = self._plans[key] = (plan, self.writer.form(plan.static, (0, -h, w, 0)))
+                expiry_date=stamp.expiry_date, host=stamp.host, serial_sample=stamp.serial_text, lang=self.lang,
+                reserve_bottom=box.reserve if box else 0.0)
+            static = plan.static + draw_box(box, self.fonts) if box else plan.static
+            found = self._plans[key] = (plan, box, self._form(static))
         return found
 
+    def hidden_plan(self, stamp: LabelStamp) -> tuple[Plan, Box, bytes]:
+        """The plan of a hidden-code-only label (no QR), its box and its fixed text's operator."""
+        key = ("hidden-only", stamp.host, len(stamp.serial_text))
+        found = self._plans.get(key)
+        if found is None:
+            plan, box = plan_hidden_only(self.template, self.fonts, host=stamp.host,
+                                         serial_sample=stamp.serial_text, lang=self.lang)
+            found = self._plans[key] = (plan, box, self._form(plan.static))
+        return found  # type: ignore[return-value]
+
     def label(self, stamp: LabelStamp, index: int) -> bytes:
-        plan, static = self.plan(stamp)
+        x, y = _label_origin(self.template, index)
+        move = b"q 1 0 0 1 %s %s cm\n" % (num(x), num(y))
+        serial = self.fonts["Semibold"]
+        if self.hidden_only:
+            if stamp.hidden_code is None:
+                raise ValueError(f"stamp {stamp.serial_text} has no hidden code to print")
+            plan, box, static = self.hidden_plan(stamp)
+            return b"".join((move, static, draw_serial(plan, serial, stamp.serial_text),
+                             draw_code(box, self.fonts["Bold"], stamp.hidden_code), b"Q\n"))
+        plan, box, static = self.plan(stamp)
+        assert plan.qr is not None
         symbol = qrmatrix.encode(stamp.qr_text, plan.qr.level)
         if symbol.size != plan.qr.size:  # cannot happen for texts of one shape; guard against a silent misfit
             raise ValueError("QR size differs from the planned one")
-        x, y = _label_origin(self.template, index)
         qr = qr_glyphs(symbol, plan.qr, self.qr_font) if self.glyphs else qr_paths(symbol, plan.qr)
-        return b"".join((b"q 1 0 0 1 %s %s cm\n" % (num(x), num(y)), static, qr,
-                         draw_serial(plan, self.fonts["Semibold"], stamp.serial_text), b"Q\n"))
+        code = draw_code(box, self.fonts["Bold"], stamp.hidden_code) if box and stamp.hidden_code else b""
+        return b"".join((move, static, qr, draw_serial(plan, serial, stamp.serial_text), code, b"Q\n"))
 
 
 def render_pdf(stamps: Iterable[LabelStamp], template: Template, out: BinaryIO | Path, *,
                calibration: Calibration = Calibration(), start: int = 1, cut_lines: bool = False, lang: str = "vi",
                progress: Callable[[int], None] | None = None, title: str = "OCOP stamps",
-               qr_drawing: str = "glyphs") -> RenderStats:
-    """Write the stamps onto the template's labels as a PDF, page by page; returns counts and size."""
+               qr_drawing: str = "glyphs", hidden_only: bool = False) -> RenderStats:
+    """Write the stamps onto the template's labels as a PDF, page by page; returns counts and size. A stamp
+    with a hidden code gets a hidden-code box beside its QR (NoRoomForBox on a label too small for one); with
+    hidden_only, each label has the serial and the boxed hidden code but no QR (scratch-label stock)."""
     _check(template, start, lang)
     if not isinstance(calibration, Calibration):
         raise TypeError("calibration must be a Calibration")
@@ -216,7 +236,7 @@ def render_pdf(stamps: Iterable[LabelStamp], template: Template, out: BinaryIO |
     ok = False
     try:
         writer = PdfWriter(target.stream, title=title, lang=lang)
-        renderer = _Renderer(writer, template, lang, qr_drawing)
+        renderer = _Renderer(writer, template, lang, qr_drawing, hidden_only)
         width, height = template.page_width_mm * PT_PER_MM, template.page_height_mm * PT_PER_MM
         head = _page_transform(template, calibration)
         head = b"q " + head if head else b"q\n"
@@ -265,7 +285,7 @@ def render_test_page(template: Template, out: BinaryIO | Path, *, calibration: C
         for index in range(template.per_page):
             x, top = _label_origin(template, index)
             w, h = template.label_width_mm * PT_PER_MM, template.label_height_mm * PT_PER_MM
-            parts.append(_rounded_rect(x, top - h, w, h, template.corner_radius_mm * PT_PER_MM))
+            parts.append(rounded_rect(x, top - h, w, h, template.corner_radius_mm * PT_PER_MM))
             cx, cy, arm = x + w / 2, top - h / 2, min(w, h) * 0.2
             parts.append(b"%s %s m %s %s l %s %s m %s %s l " % (
                 num(cx - arm), num(cy), num(cx + arm), num(cy), num(cx), num(cy - arm), num(cx), num(cy + arm)))
@@ -310,7 +330,7 @@ def render_test_page(template: Template, out: BinaryIO | Path, *, calibration: C
         box_w = max(font.width(text, s) for font, text, s in fitted) + 2 * size
         box_h = sum(s * 1.5 for _, _, s in fitted) + size
         y = ph / 2 + box_h / 2
-        parts.append(b"q 1 g 0 G 0.3 w " + _rounded_rect((pw - box_w) / 2, y - box_h, box_w, box_h, size / 2)
+        parts.append(b"q 1 g 0 G 0.3 w " + rounded_rect((pw - box_w) / 2, y - box_h, box_w, box_h, size / 2)
                      + b"B Q\n")
         y -= size * 0.5
         for font, text, s in fitted:
@@ -325,7 +345,7 @@ def render_test_page(template: Template, out: BinaryIO | Path, *, calibration: C
 
 
 def preview_png(stamps: Iterable[LabelStamp], template: Template, *, calibration: Calibration = Calibration(),
-                start: int = 1, dpi: int = 100, lang: str = "vi") -> bytes:
+                start: int = 1, dpi: int = 100, lang: str = "vi", hidden_only: bool = False) -> bytes:
     """A PNG of the first page (its stamps rendered to PDF in memory, rasterised with pypdfium2)."""
     _check(template, start, lang)
     if not 10 <= dpi <= 600:
@@ -334,7 +354,7 @@ def preview_png(stamps: Iterable[LabelStamp], template: Template, *, calibration
 
     buffer = io.BytesIO()
     render_pdf(islice(stamps, template.per_page - start + 1), template, buffer, calibration=calibration,
-               start=start, cut_lines=True, lang=lang)
+               start=start, cut_lines=True, lang=lang, hidden_only=hidden_only)
     document = pypdfium2.PdfDocument(buffer.getvalue())
     try:
         image = document[0].render(scale=dpi / 72).to_pil()
@@ -346,10 +366,35 @@ def preview_png(stamps: Iterable[LabelStamp], template: Template, *, calibration
 
 
 def describe(template: Template, sample_text: str) -> dict[str, object]:
-    """The QR level and module size this template gives a stamp text (for listings and docs)."""
+    """The QR level and module size this template gives a stamp text, and whether a hidden-code box fits beside
+    it (for listings and docs)."""
     place = place_qr(template, qr_sizes(sample_text))
+    try:
+        box_beside_qr(template, _measuring_fonts(), place_qr_beside_box(template, qr_sizes(sample_text)), "vi")
+        boxed = True
+    except NoRoomForBox:
+        boxed = False
     return {"level": place.level, "modules": place.size, "module_mm": round(place.module_mm, 3),
-            "qr_mm": round(place.module_mm * (place.size + 2 * QUIET), 1)}
+            "qr_mm": round(place.module_mm * (place.size + 2 * QUIET), 1), "hidden_box": boxed}
 
 
-__all__ = ["LabelStamp", "RenderStats", "render_pdf", "render_test_page", "preview_png", "describe", "TemplateError"]
+def _measuring_fonts() -> dict[str, Font]:
+    """The label fonts, for measuring outside a document."""
+    writer = PdfWriter(io.BytesIO())
+    return {style: writer.font(style) for style in STYLES}
+
+
+def hidden_box_rect(template: Template, stamp: LabelStamp, *, hidden_only: bool = False,
+                    lang: str = "vi") -> tuple[float, float, float, float]:
+    """Where the hidden-code box of this stamp's label goes, as (x, y, width, height) mm from the label's top-left
+    corner (y down): exactly where render_pdf draws it. NoRoomForBox if the label has no room for one."""
+    _check(template, 1, lang)
+    fonts = _measuring_fonts()
+    if hidden_only:
+        return plan_hidden_only(template, fonts, host=stamp.host, serial_sample=stamp.serial_text,
+                                lang=lang)[1].rect_mm
+    return box_beside_qr(template, fonts, place_qr_beside_box(template, qr_sizes(stamp.qr_text)), lang).rect_mm
+
+
+__all__ = ["LabelStamp", "RenderStats", "render_pdf", "render_test_page", "preview_png", "describe", "TemplateError",
+           "NoRoomForBox", "hidden_box_rect"]

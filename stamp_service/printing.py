@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from print_layouts import Calibration, LabelStamp, Template, load_templates
+from print_layouts import Calibration, LabelStamp, Template, hidden_box_rect, load_templates
 
 from .keystore import KeyStore
 from .registry import batches, producers, products
@@ -17,10 +17,14 @@ from .i18n import Message
 from .registry.fields import Field, Schema, ValidationError
 from .registry.records import Row
 from .stamps import issuing
+from .stamps.hidden import format_code
 from .stamps.serials import format_serial
 from .storage import Storage
 
 USER_TEMPLATES = "templates"  # instance/templates/*.json: a producer's own label stock
+# What a print holds: full labels (with the hidden-code box on a two-layer run), the QR labels alone (their codes
+# go on scratch labels), or the hidden codes alone (scratch-label stock, no QR).
+CONTENTS = ("full", "qr-only", "hidden-only")
 
 # The print form's whole numbers (the calibration's decimals go through calibration_from).
 SETTINGS = Schema("PrintSettings", (
@@ -37,18 +41,37 @@ def available_templates(instance: Path) -> dict[str, Template]:
 
 
 def labels(storage: Storage, store: KeyStore, run: Row, host: str, first: int | None = None,
-           last: int | None = None) -> Iterator[LabelStamp]:
-    """The run's stamps (or a range of them) as labels, QR texts signed on the fly."""
+           last: int | None = None, content: str = "full") -> Iterator[LabelStamp]:
+    """The run's stamps (or a range of them) as labels, QR texts signed on the fly and hidden codes derived on
+    the fly; content is one of CONTENTS. A hidden-only print of a run without hidden codes is refused here."""
+    if content not in CONTENTS:
+        raise ValidationError.single("content", "error.choice")
     batch = batches.get(storage, run["batch_id"])
     product = products.get(storage, run["product_id"])
     producer = producers.get(storage, product["producer_id"])
-    for serial, text in issuing.codes(run, store, host, first, last):
-        yield LabelStamp(
-            qr_text=text, serial_text=format_serial(serial), product_name=product["name"],
-            producer_name=producer["name"], stars=run["stars"], lot=batch["lot"],
-            production_date=dt.date.fromisoformat(run["production_date"]),
-            expiry_date=dt.date.fromisoformat(run["expiry_date"]) if run["expiry_date"] else None, host=host.lower(),
-        )
+    fixed = dict(product_name=product["name"], producer_name=producer["name"], stars=run["stars"], lot=batch["lot"],
+                 production_date=dt.date.fromisoformat(run["production_date"]),
+                 expiry_date=dt.date.fromisoformat(run["expiry_date"]) if run["expiry_date"] else None,
+                 host=host.lower())
+    if content == "hidden-only":  # no QR on these labels: nothing to sign
+        return (LabelStamp(qr_text="", serial_text=format_serial(serial), hidden_code=format_code(code), **fixed)
+                for serial, code in issuing.hidden_codes(run, store, first, last))
+    texts = issuing.codes(run, store, host, first, last)
+    if content == "qr-only" or not run["hidden_code"]:
+        return (LabelStamp(qr_text=text, serial_text=format_serial(serial), **fixed) for serial, text in texts)
+    codes = issuing.hidden_codes(run, store, first, last)
+    return (LabelStamp(qr_text=text, serial_text=format_serial(serial), hidden_code=format_code(code), **fixed)
+            for (serial, text), (_serial, code) in zip(texts, codes))
+
+
+def check_layout(storage: Storage, store: KeyStore, run: Row, host: str, template: Template, last: int,
+                 content: str) -> None:
+    """Refuse, before anything is rendered, a print the run's labels cannot have: hidden codes of a run without
+    them (ValidationError), or a template with no room for the hidden-code box (print_layouts.NoRoomForBox).
+    `last` is the range's last serial, whose stamp is the longest; signing it also surfaces key problems now."""
+    sample = next(labels(storage, store, run, host, last, last, content))
+    if sample.hidden_code is not None:
+        hidden_box_rect(template, sample, hidden_only=content == "hidden-only")
 
 
 def _number(values: Mapping[str, Any], name: str, default: float) -> float:

@@ -67,6 +67,7 @@ ACCESS: dict[str, object] = {
     "portal.run_print_preview": {"admin", "producer"},
     "portal.run_pdf": {"admin", "producer"},
     "portal.run_test_page": {"admin", "producer"},
+    "portal.run_codes_csv": {"admin", "producer"},
     "portal.run_state": {"admin", "producer"},
     "portal.user_list": {"admin"},
     "portal.user_new": {"admin"},
@@ -98,7 +99,7 @@ OWNED = {
     "api.producers_get", "api.products_get", "api.recognitions_get", "api.batches_get", "api.batches_update",
     "api.run_create", "api.run_get", "api.run_codes", "api.run_activate", "api.run_void",
     "portal.run_detail", "portal.run_preview", "portal.run_pdf", "portal.run_test_page", "portal.run_state",
-    "portal.run_new", "portal.run_print_preview",
+    "portal.run_new", "portal.run_print_preview", "portal.run_codes_csv",
 }
 CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin")
 

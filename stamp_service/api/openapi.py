@@ -12,6 +12,7 @@ from . import bp
 from ..inspection import cases
 from ..verification.verdicts import VERDICTS
 from .resources import RESOURCES
+from .stamps import ISSUE
 
 ERROR = {
     "type": "object",
@@ -89,14 +90,12 @@ def document() -> dict[str, Any]:
         "from": {"type": "integer"}, "to": {"type": "integer"}, "reason": {"type": "string"}}}}}}
     run_schema = {"type": "object", "properties": {k: {"type": "integer"} for k in (
         "id", "batch_id", "first_serial", "last_serial", "count", "product_id", "stars")} | {
-        "initial_state": {"enum": ["active", "inactive"]}, "kid": {"type": "string"}, "issued_at": {"type": "string"}}}
+        "initial_state": {"enum": ["active", "inactive"]}, "kid": {"type": "string"}, "issued_at": {"type": "string"},
+        "hidden_code": {"type": "boolean", "description": "two-layer stamps: each has an 8-digit hidden code"}}}
     paths["/api/v1/batches/{batch_id}/runs"] = {"post": {
         "summary": "Issue a run of stamps for a batch", "tags": ["stamps"], "description": _roles(("admin", "producer")),
         "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["count"], "properties": {
-                "count": {"type": "integer", "minimum": 1, "maximum": 1000000},
-                "active": {"type": "boolean", "description": "false: stamps read 'not activated' until activated"}}}}}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ISSUE.openapi()}}},
         "responses": {"201": {"description": "The run", "content": {"application/json": {"schema": run_schema}}},
                       **_error_responses(400, 401, 403, 404)}}}
     paths["/api/v1/runs"] = {"get": {"summary": "List runs", "tags": ["stamps"], "description": _roles(("admin", "inspector", "producer")),

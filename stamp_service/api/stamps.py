@@ -17,18 +17,28 @@ from .body import json_object
 
 
 RANGE = Schema("Range", (Field("from", "integer", minimum=1), Field("to", "integer", minimum=1)))
+# The body of POST /batches/{id}/runs (also its OpenAPI schema). count is checked by issue_run, whose message
+# names the limit; the flags are cleaned here.
+ISSUE = Schema("RunIssue", (
+    Field("count", "integer", required=True, minimum=1, maximum=issuing.MAX_RUN, description="How many stamps"),
+    Field("active", "boolean", description="false: stamps read 'not activated' until activated (default true)"),
+    Field("hidden_code", "boolean", description="true: two-layer stamps, each with an 8-digit hidden code to "
+                                                "print under scratch-off foil (default false)"),
+))
 
 
 @bp.route("/batches/<int:batch_id>/runs", methods=["POST"])
 @roles("admin", "producer")
 def run_create(batch_id: int) -> tuple[Response, int, dict[str, str]]:
-    """Issue a run of stamps for a batch: body {"count": N, "active": true}."""
+    """Issue a run of stamps for a batch: body {"count": N, "active": true, "hidden_code": false}."""
     storage = get_storage()
     batches.get(storage, batch_id, producer_id=g.identity.scope)  # 404 before reading a body for a batch not yours
     body = json_object()
-    run = issuing.issue_run(storage, keystore(), batch_id, body.get("count"), active=body.get("active") is not False,
+    flags = ISSUE.clean(body, partial=True, only=("active", "hidden_code"))
+    run = issuing.issue_run(storage, keystore(), batch_id, body.get("count"), active=flags.get("active") is not False,
                             issuer=current_app.config["ISSUER"], host=current_app.config["PUBLIC_HOST"],
-                            user_id=g.identity.user_id, producer_id=g.identity.scope)
+                            user_id=g.identity.user_id, producer_id=g.identity.scope,
+                            hidden_code=flags.get("hidden_code") is True)
     run = issuing.get_run(storage, run["id"])
     return jsonify(run), 201, {"Location": url_for("api.run_get", run_id=run["id"])}
 

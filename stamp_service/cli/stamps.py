@@ -16,7 +16,7 @@ from ..registry import places
 from ..registry.fields import ValidationError
 from ..registry.records import NotFound
 from ..signing_keys import keystore
-from ..stamps import issuing
+from ..stamps import code_list, issuing
 from ..stamps.errors import StampError
 from ..stamps.signing import verify_stamp
 from . import _app, _fail, _print_rows, _validation_text, cli
@@ -30,7 +30,7 @@ def _key_dict(info: KeyInfo) -> dict[str, Any]:
 
 def _run_dict(run: dict[str, Any]) -> dict[str, Any]:
     return {k: run[k] for k in ("id", "batch_id", "first_serial", "last_serial", "count", "initial_state", "kid",
-                                "issued_at", "product_id", "stars")}
+                                "issued_at", "product_id", "stars", "hidden_code")}
 
 
 @cli.group()
@@ -105,15 +105,19 @@ def keys_revoke(ctx: click.Context, kid: str, reason: str) -> None:
 @click.argument("batch_id", type=int)
 @click.option("--count", required=True, type=int, help=f"How many stamps (1-{issuing.MAX_RUN:,}).")
 @click.option("--inactive", is_flag=True, help="Issue as not activated (chưa kích hoạt) until `ocop-stamp activate`.")
+@click.option("--hidden-code", is_flag=True,
+              help="Two-layer stamps (tem hai lớp): each stamp also gets an 8-digit hidden code (mã cào) to print "
+                   "under scratch-off foil.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 @click.pass_context
-def issue(ctx: click.Context, batch_id: int, count: int, inactive: bool, as_json: bool) -> None:
+def issue(ctx: click.Context, batch_id: int, count: int, inactive: bool, hidden_code: bool, as_json: bool) -> None:
     """Allocate a run of serials for a batch; its QR texts come from `ocop-stamp codes RUN_ID`."""
     app = _app(ctx)
     with app.app_context():
         try:
             run = issuing.issue_run(get_storage(), keystore(app), batch_id, count, active=not inactive,
-                                    issuer=app.config["ISSUER"], host=app.config["PUBLIC_HOST"])
+                                    issuer=app.config["ISSUER"], host=app.config["PUBLIC_HOST"],
+                                    hidden_code=hidden_code)
         except NotFound:
             _fail(f"no batch {batch_id}")
         except ValidationError as exc:
@@ -125,7 +129,7 @@ def issue(ctx: click.Context, batch_id: int, count: int, inactive: bool, as_json
         click.echo(json.dumps(_run_dict(run)))
     else:
         click.echo(f"Run {run['id']}: serials {run['first_serial']}-{run['last_serial']} ({run['count']} stamps, "
-                   f"{run['initial_state']}) for batch {batch_id}")
+                   f"{run['initial_state']}{', with hidden codes' if run['hidden_code'] else ''}) for batch {batch_id}")
 
 
 @cli.command()
@@ -138,7 +142,8 @@ def runs(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
         rows = issuing.list_runs(get_storage(), batch_id=batch_id)
     _print_rows([_run_dict(r) for r in rows], as_json,
                 lambda r: f"{r['id']:>5}  batch {r['batch_id']:<5} serials {r['first_serial']}-{r['last_serial']}  "
-                          f"{r['count']} stamps  {r['initial_state']}  key {r['kid']}")
+                          f"{r['count']} stamps  {r['initial_state']}  key {r['kid']}"
+                          f"{'  hidden codes' if r['hidden_code'] else ''}")
 
 
 def _run_or_fail(run_id: int) -> dict[str, Any]:
@@ -153,14 +158,22 @@ def _run_or_fail(run_id: int) -> dict[str, Any]:
 @click.argument("run_id", type=int)
 @click.option("--from", "first", type=int, help="First serial (default: the run's first).")
 @click.option("--to", "last", type=int, help="Last serial (default: the run's last).")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv"]), default="text", show_default=True,
+              help="text: one QR text per line. csv: a header serial,serial_text,url,hidden_code and one row per "
+                   "stamp, UTF-8 (hidden_code, the mã cào, is empty for a run without hidden codes).")
 @click.pass_context
-def codes(ctx: click.Context, run_id: int, first: int | None, last: int | None) -> None:
-    """Print one QR text per line for a run (for other printing systems)."""
+def codes(ctx: click.Context, run_id: int, first: int | None, last: int | None, fmt: str) -> None:
+    """Print a run's QR texts, one per line, or a CSV with the hidden codes (for other printing systems)."""
     app = _app(ctx)
     with app.app_context():
         run = _run_or_fail(run_id)
+        host = app.config["PUBLIC_HOST"]
         try:
-            for _serial, text in issuing.codes(run, keystore(app), app.config["PUBLIC_HOST"], first, last):
+            if fmt == "csv":
+                for line in code_list.csv_lines(run, keystore(app), host, first, last):
+                    click.echo(line.encode("utf-8"), nl=False)  # bytes: UTF-8 whatever the terminal's locale
+                return
+            for _serial, text in issuing.codes(run, keystore(app), host, first, last):
                 click.echo(text)
         except ValidationError as exc:
             _fail(_validation_text(exc))
@@ -290,12 +303,16 @@ def templates(ctx: click.Context, as_json: bool) -> None:
     except TemplateError as exc:
         _fail(str(exc))
     sample = "HTTPS://" + app.config["PUBLIC_HOST"].upper() + "/S/" + "9" * 304  # a typical stamp's length
-    rows = [{"name": t.name, "title": t.title, "kind": t.kind, "per_page": t.per_page,
-             "label_width_mm": t.label_width_mm, "label_height_mm": t.label_height_mm,
-             **{f"qr_{k}": v for k, v in describe(t, sample).items()}} for t in found.values()]
+    rows = []
+    for t in found.values():
+        described = describe(t, sample)
+        rows.append({"name": t.name, "title": t.title, "kind": t.kind, "per_page": t.per_page,
+                     "label_width_mm": t.label_width_mm, "label_height_mm": t.label_height_mm,
+                     "hidden_box": described.pop("hidden_box"), **{f"qr_{k}": v for k, v in described.items()}})
     _print_rows(rows, as_json, lambda r: f"{r['name']:<14} {r['kind']:<5} {r['per_page']:>3}/page  "
                                          f"{r['label_width_mm']:g}x{r['label_height_mm']:g} mm  QR {r['qr_level']} "
-                                         f"{r['qr_module_mm']} mm/module  {r['title']}")
+                                         f"{r['qr_module_mm']} mm/module  "
+                                         f"{'' if r['hidden_box'] else 'no '}hidden-code box  {r['title']}")
 
 
 @cli.command("print")
@@ -312,16 +329,26 @@ def templates(ctx: click.Context, as_json: bool) -> None:
 @click.option("--to", "last", type=int, help="Last serial.")
 @click.option("--cut-lines", is_flag=True, help="Draw thin label outlines (for plain paper).")
 @click.option("--test-page", is_flag=True, help="Write an alignment test page instead of stamps.")
+@click.option("--hidden-only", is_flag=True,
+              help="Two-layer runs: only the hidden codes (mã cào), each label with its serial and boxed code and no "
+                   "QR, for scratch-label stock.")
+@click.option("--qr-only", is_flag=True,
+              help="Two-layer runs: the QR labels without the hidden-code box (for labels too small for one; print "
+                   "the codes with --hidden-only).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Label language.")
 @click.pass_context
 def print_command(ctx: click.Context, run_id: int, template_name: str, output: Path, offset_x: float | None,
                   offset_y: float | None, scale_x: float | None, scale_y: float | None, start: int, first: int | None,
-                  last: int | None, cut_lines: bool, test_page: bool, lang: str) -> None:
+                  last: int | None, cut_lines: bool, test_page: bool, hidden_only: bool, qr_only: bool,
+                  lang: str) -> None:
     """Write a print-ready PDF of a run's stamps for a label template (calibration is remembered per producer)."""
-    from print_layouts import TemplateError, render_pdf, render_test_page
+    from print_layouts import NoRoomForBox, TemplateError, render_pdf, render_test_page
 
     from .. import printing
 
+    if hidden_only and qr_only:
+        _fail("choose one of --hidden-only and --qr-only", 2)
+    content = "hidden-only" if hidden_only else "qr-only" if qr_only else "full"
     app = _app(ctx)
     with app.app_context():
         storage = get_storage()
@@ -337,7 +364,9 @@ def print_command(ctx: click.Context, run_id: int, template_name: str, output: P
                 return
             printing.check_start(template, start)
             lo, hi = issuing.run_range(run, first, last)
-            labels = printing.labels(storage, keystore(app), run, app.config["PUBLIC_HOST"], lo, hi)
+            store, host = keystore(app), app.config["PUBLIC_HOST"]
+            printing.check_layout(storage, store, run, host, template, hi, content)
+            labels = printing.labels(storage, store, run, host, lo, hi, content)
             with click.progressbar(length=hi - lo + 1, label=f"Run {run_id} -> {output.name}", file=sys.stderr) as bar:
                 done = [0]
 
@@ -346,10 +375,14 @@ def print_command(ctx: click.Context, run_id: int, template_name: str, output: P
                     done[0] = count
 
                 stats = render_pdf(labels, template, output, calibration=calibration, start=start,
-                                   cut_lines=cut_lines, lang=lang, progress=progress, title=f"OCOP run {run_id}")
-            printing.remember(storage, run["producer_id"], template.name, calibration)
+                                   cut_lines=cut_lines, lang=lang, progress=progress, title=f"OCOP run {run_id}",
+                                   hidden_only=content == "hidden-only")
+            if content != "hidden-only":  # scratch labels are other stock: keep the stamp stock as the default
+                printing.remember(storage, run["producer_id"], template.name, calibration)
         except ValidationError as exc:
             _fail(_validation_text(exc))
+        except NoRoomForBox as exc:
+            _fail(f"{exc} (--qr-only for the QR labels, --hidden-only for the hidden codes on scratch-label stock)")
         except (TemplateError, KeyStoreError) as exc:
             _fail(getattr(exc, "message", str(exc)))
     click.echo(f"{stats.count} stamps on {stats.pages} pages ({stats.bytes:,} bytes) written to {output}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
-from print_layouts import Calibration, preview_png, render_pdf, render_test_page
+from print_layouts import Calibration, NoRoomForBox, preview_png, render_pdf, render_test_page
 
 from .. import printing
 from ..auth.access import roles
@@ -15,7 +15,7 @@ from ..i18n import current_language, gettext
 from ..registry import batches, products
 from ..registry.fields import ValidationError
 from ..signing_keys import keystore
-from ..stamps import issuing
+from ..stamps import code_list, issuing
 from ..stamps.errors import StampError
 from ..stamps.serials import parse_serial_or_number
 from . import bp
@@ -38,7 +38,7 @@ def run_new(batch_id: int):
         run = issuing.issue_run(storage, keystore(), batch_id, int(count) if count.isdigit() else count,
                                 active=not request.form.get("inactive"), issuer=current_app.config["ISSUER"],
                                 host=current_app.config["PUBLIC_HOST"], user_id=g.identity.user_id,
-                                producer_id=g.identity.scope)
+                                producer_id=g.identity.scope, hidden_code=bool(request.form.get("hidden_code")))
     except ValidationError as exc:
         flash(" ".join([exc.message.render(), *exc.render().values()]), "error")
         return redirect(url_for("portal.batch_detail", batch_id=batch_id))
@@ -51,13 +51,15 @@ def _print_form(run: dict) -> tuple[dict, Calibration]:
     the saved calibration that empty fields fall back to."""
     saved_template, saved = printing.saved_settings(get_storage(), run["producer_id"])
     values = {"template": saved_template or "a4-24-70x37", "start": "1", "offset_x_mm": saved.offset_x_mm,
-              "offset_y_mm": saved.offset_y_mm, "scale_x": saved.scale_x, "scale_y": saved.scale_y}
+              "offset_y_mm": saved.offset_y_mm, "scale_x": saved.scale_x, "scale_y": saved.scale_y,
+              "content": "full"}
     values.update({k: v for k, v in request.values.items() if k in values or k in ("cut_lines", "first", "last")})
     return values, saved
 
 
 def _print_job(run: dict, form: tuple[dict, Calibration] | None = None):
-    """Template, calibration, start and serial range from the request; raises ValidationError."""
+    """Template, calibration, start, serial range, cut lines and content (printing.CONTENTS) from the request;
+    raises ValidationError."""
     values, saved = form or _print_form(run)
     templates = printing.available_templates(Path(current_app.instance_path))
     template = printing.choose_template(templates, values.get("template"))
@@ -65,7 +67,24 @@ def _print_job(run: dict, form: tuple[dict, Calibration] | None = None):
     cleaned = printing.SETTINGS.clean({k: values.get(k) for k in ("start", "first", "last")}, partial=True)
     lo, hi = issuing.run_range(run, cleaned.get("first"), cleaned.get("last"))
     start = printing.check_start(template, cleaned.get("start") or 1)
-    return template, calibration, start, lo, hi, bool(values.get("cut_lines"))
+    content = values.get("content") or "full"
+    if content not in printing.CONTENTS:
+        raise ValidationError.single("content", "error.choice")
+    return template, calibration, start, lo, hi, bool(values.get("cut_lines")), content
+
+
+def _checked_job(run: dict, form: tuple[dict, Calibration] | None = None):
+    """The print job, also refused when the run's labels cannot have what it asks (a hidden-code box the label
+    has no room for, hidden codes of a run without them): before any preview or download starts."""
+    job = _print_job(run, form)
+    template, _calibration, _start, _lo, hi, _cut_lines, content = job
+    try:
+        printing.check_layout(get_storage(), keystore(), run, current_app.config["PUBLIC_HOST"], template, hi,
+                              content)
+    except NoRoomForBox as exc:
+        raise ValidationError.single("template", "run.hidden_box_no_room", width=f"{exc.width_mm:g}",
+                                     height=f"{exc.height_mm:g}") from None
+    return job
 
 
 def _run_page(run: dict, *, preview: bool = False, status: int = 200):
@@ -78,13 +97,13 @@ def _run_page(run: dict, *, preview: bool = False, status: int = 200):
     preview_query = None
     if preview:
         try:
-            template, calibration, start = _print_job(run, form)[:3]
+            template, calibration, start, _lo, _hi, _cut, content = _checked_job(run, form)
         except ValidationError as exc:
             errors, form_error, status = exc.render(), exc.message.render(), 400
         else:
             preview_query = {"template": template.name, "start": start, "offset_x_mm": calibration.offset_x_mm,
                              "offset_y_mm": calibration.offset_y_mm, "scale_x": calibration.scale_x,
-                             "scale_y": calibration.scale_y}
+                             "scale_y": calibration.scale_y, "content": content}
     html = render_template(
         "portal/run.html", run=run, batch=batches.get(storage, run["batch_id"]),
         product=products.get(storage, run["product_id"]),
@@ -114,10 +133,10 @@ def run_print_preview(run_id: int):
 def run_preview(run_id: int) -> Response:
     """The first page of the PDF as it would print, as a small PNG."""
     run = _run(run_id)
-    template, calibration, start, lo, hi = _print_job(run)[:5]
-    labels = printing.labels(get_storage(), keystore(), run, current_app.config["PUBLIC_HOST"], lo, hi)
+    template, calibration, start, lo, hi, _cut, content = _checked_job(run)
+    labels = printing.labels(get_storage(), keystore(), run, current_app.config["PUBLIC_HOST"], lo, hi, content)
     png = preview_png(labels, template, calibration=calibration, start=start, dpi=PREVIEW_DPI,
-                      lang=current_language())
+                      lang=current_language(), hidden_only=content == "hidden-only")
     return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
@@ -129,21 +148,23 @@ def run_pdf(run_id: int) -> Response:
     storage = get_storage()
     run = _run(run_id)
     try:
-        template, calibration, start, lo, hi, cut_lines = _print_job(run)
+        template, calibration, start, lo, hi, cut_lines, content = _checked_job(run)
     except ValidationError:
         return _run_page(run, preview=True)  # the form again, each wrong value beside its field
-    printing.remember(storage, run["producer_id"], template.name, calibration)
+    if content != "hidden-only":  # scratch labels are other stock: keep the stamp stock as the default
+        printing.remember(storage, run["producer_id"], template.name, calibration)
     store, host, lang = keystore(), current_app.config["PUBLIC_HOST"], current_language()
-    labels = printing.labels(storage, store, run, host, lo, hi)
+    labels = printing.labels(storage, store, run, host, lo, hi, content)
     first = next(labels)  # signing problems (a retired key) answer as an error page, not a broken download
 
     def render(sink) -> None:
         from itertools import chain
 
         render_pdf(chain([first], labels), template, sink, calibration=calibration, start=start,
-                   cut_lines=cut_lines, lang=lang, title=f"OCOP {run_id}")
+                   cut_lines=cut_lines, lang=lang, title=f"OCOP {run_id}", hidden_only=content == "hidden-only")
 
-    filename = f"tem-ocop-dot-{run_id}-{template.name}.pdf"
+    kind = "ma-cao" if content == "hidden-only" else "tem-ocop"
+    filename = f"{kind}-dot-{run_id}-{template.name}.pdf"
     return Response(printing.stream_pdf(render), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
@@ -158,6 +179,17 @@ def run_test_page(run_id: int) -> Response:
                                                                       lang=current_language())),
                     mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="test-{template.name}.pdf"'})
+
+
+@bp.route("/portal/runs/<int:run_id>/codes.csv")
+@roles("producer", "admin")
+def run_codes_csv(run_id: int) -> Response:
+    """The run's codes as CSV (serial, serial_text, url, hidden_code) for another printing system; it holds the
+    hidden codes, so only those who may print the run get it."""
+    run = _run(run_id)
+    lines = code_list.csv_lines(run, keystore(), current_app.config["PUBLIC_HOST"])
+    return Response(lines, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="ma-tem-dot-{run_id}.csv"', "Cache-Control": "no-store"})
 
 
 def _serial_field(name: str) -> int | None:

@@ -10,6 +10,8 @@ from typing import Any, Callable, Iterable, Mapping
 from ..i18n import Message
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A ticked checkbox posts "1" or "on"; JSON sends true/false.
+BOOLEAN_TEXT = {"1": True, "on": True, "true": True, "yes": True, "0": False, "off": False, "false": False, "no": False}
 
 
 class Invalid(ValueError):
@@ -63,7 +65,7 @@ class Field:
     """One input field: its type, limits and extra check, and how the API documents it."""
 
     name: str
-    type: str = "string"  # string | text | integer | date | choice | email
+    type: str = "string"  # string | text | integer | date | choice | email | boolean
     required: bool = False
     max_length: int = 200
     choices: tuple[str, ...] = ()
@@ -99,6 +101,12 @@ class Field:
             return raw
         if self.type == "date":
             return parse_date(raw).isoformat()
+        if self.type == "boolean":
+            if isinstance(raw, bool):
+                return raw
+            if isinstance(raw, str) and raw.strip().lower() in BOOLEAN_TEXT:
+                return BOOLEAN_TEXT[raw.strip().lower()]
+            raise Invalid("error.boolean")
         if not isinstance(raw, str):
             raise Invalid("error.string")
         text = raw.strip() if self.type != "text" else raw.strip().replace("\r\n", "\n")
@@ -116,7 +124,7 @@ class Field:
 
     def openapi(self) -> dict[str, Any]:
         """This field as an OpenAPI schema property."""
-        schema: dict[str, Any] = {"type": "integer" if self.type == "integer" else "string"}
+        schema: dict[str, Any] = {"type": self.type if self.type in ("integer", "boolean") else "string"}
         if self.type == "date":
             schema["format"] = "date"
         elif self.type == "email":

@@ -14,6 +14,7 @@ from ..registry.fields import ValidationError
 from ..registry.records import NotFound, Row
 from ..storage import Storage
 from .claims import MAX_ID, StampClaims
+from .hidden import hidden_code as derive_hidden_code, run_secret
 from .qr import MAX_VERSION, qr_version
 from .signing import sign_stamp
 
@@ -43,11 +44,14 @@ def run_claims(run: Row, serial: int) -> StampClaims:
 
 def issue_run(
     storage: Storage, store: KeyStore, batch_id: int, count: Any, *, issuer: str, host: str, active: bool = True,
-    user_id: int | None = None, producer_id: int | None = None,
+    user_id: int | None = None, producer_id: int | None = None, hidden_code: bool = False,
 ) -> Row:
-    """Allocate `count` serials for a batch; refuses a recalled batch or a product without a valid certificate."""
+    """Allocate `count` serials for a batch (with hidden_code, two-layer stamps: each also has a scratch-off
+    code); refuses a recalled batch or a product without a valid certificate."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RUN:
         raise ValidationError.single("count", "error.run_count", max=MAX_RUN)
+    if not isinstance(hidden_code, bool):
+        raise ValidationError.single("hidden_code", "error.boolean")
     batch = batches.get(storage, batch_id, producer_id=producer_id)
     if batch["recalled_at"]:
         raise ValidationError({}, Message("issue.batch_recalled"))
@@ -63,7 +67,7 @@ def issue_run(
         "issued_at": issued_at.isoformat().replace("+00:00", "Z"), "kid": key.kid_hex,
         "product_id": batch["product_id"], "stars": rec["stars"], "origin_commune_code": batch["origin_commune_code"],
         "production_date": batch["production_date"], "expiry_date": batch["expiry_date"],
-        "certificate_valid_until": rec["valid_until"], "created_by": user_id,
+        "certificate_valid_until": rec["valid_until"], "created_by": user_id, "hidden_code": int(hidden_code),
     }
     with storage.transaction():  # BEGIN IMMEDIATE: concurrent runs queue here, so ranges never overlap
         first = (storage.max_value("runs", "last_serial") or 0) + 1
@@ -86,7 +90,8 @@ def get_run(storage: Storage, run_id: int, *, producer_id: int | None = None) ->
     batch = batches.get(storage, run["batch_id"])
     if producer_id is not None and batch["producer_id"] != producer_id:
         raise NotFound("run", run_id)
-    return {**run, "producer_id": batch["producer_id"], "count": run["last_serial"] - run["first_serial"] + 1}
+    return {**run, "producer_id": batch["producer_id"], "count": run["last_serial"] - run["first_serial"] + 1,
+            "hidden_code": bool(run["hidden_code"])}
 
 
 def list_runs(storage: Storage, *, batch_id: int | None = None, producer_id: int | None = None) -> list[Row]:
@@ -95,7 +100,8 @@ def list_runs(storage: Storage, *, batch_id: int | None = None, producer_id: int
     if batch_id is not None:
         batch_ids = [b for b in batch_ids if b == batch_id]
     rows = storage.find("runs", batch_id=batch_ids, order_by="id DESC")
-    return [{**r, "count": r["last_serial"] - r["first_serial"] + 1} for r in rows]
+    return [{**r, "count": r["last_serial"] - r["first_serial"] + 1, "hidden_code": bool(r["hidden_code"])}
+            for r in rows]
 
 
 def run_range(run: Row, first: Any, last: Any) -> tuple[int, int]:
@@ -121,6 +127,17 @@ def codes(run: Row, store: KeyStore, host: str, first: int | None = None, last: 
     for serial in range(lo, hi + 1):
         claims = dataclasses.replace(template, serial=serial)
         yield serial, sign_stamp(claims, private_key, key, host)
+
+
+def hidden_codes(run: Row, store: KeyStore, first: int | None = None,
+                 last: int | None = None) -> Iterator[tuple[int, str]]:
+    """(serial, 8-digit hidden code) for a range of a two-layer run; refuses a run issued without hidden codes."""
+    if not run["hidden_code"]:
+        raise ValidationError({}, Message("issue.no_hidden_codes", {"id": run["id"]}))
+    lo, hi = run_range(run, first, last)
+    secret = run_secret(store, run)  # also for a retired key: its stamps keep their codes
+    # Checked and derived before the first item, so a refusal is raised here, not halfway through a stream.
+    return ((serial, derive_hidden_code(secret, serial)) for serial in range(lo, hi + 1))
 
 
 def set_state(
