@@ -24,13 +24,16 @@ import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Union
 
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,14 @@ _PASSPHRASE_HINT = (
     "or the environment (OCOP_STAMP_KEY_PASSPHRASE)"
 )
 _FORMAT = "ocop-stamp-key/1"
+_PRIVATE_FORMAT = "ocop-stamp-private-key/1"
+# scrypt with 128 MiB per guess: about 3 guesses a second per core, where PKCS#8's PBKDF2 with 2,048 rounds allowed
+# over 600. The parameters are written into each file, so a stronger setting later still reads older files.
+SCRYPT_N = 2**17
+SCRYPT_N_MIN = 2**10  # the least a key file may claim (tests write keys this cheap; see signing_keys.keystore)
+MIN_PASSPHRASE = 12  # characters
+# Decrypted private keys per (key file, its stat): decrypting costs a scrypt on purpose, signing must not.
+_PRIVATE_CACHE: dict[tuple[str, int, int, int], Any] = {}
 # Secrets derived from private keys, per (store path, kid, purpose): decrypting a key file is slow on purpose.
 _DERIVED: dict[tuple[str, bytes, str], bytes] = {}
 
@@ -75,6 +86,10 @@ class NoPassphrase(KeyStoreError):
 
 class WrongPassphrase(KeyStoreError):
     """The passphrase does not decrypt the key file."""
+
+
+class WeakPassphrase(KeyStoreError):
+    """The passphrase is too weak to encrypt a new key with."""
 
 
 class UnencryptedKeyRefused(KeyStoreError):
@@ -431,11 +446,15 @@ class KeyStore:
         passphrase: bytes | str | None,
         *,
         allow_unencrypted: bool = False,
+        scrypt_n: int = SCRYPT_N,
     ) -> None:
         self.path = Path(path)
         secret = _normalise_passphrase(passphrase)
         self._passphrase = None if secret is None else _Secret(secret)
         self.allow_unencrypted = allow_unencrypted
+        if scrypt_n < SCRYPT_N_MIN or scrypt_n & (scrypt_n - 1):
+            raise KeyStoreError(f"scrypt_n must be a power of two of at least {SCRYPT_N_MIN}")
+        self.scrypt_n = scrypt_n
 
     def __repr__(self) -> str:
         return f"KeyStore(path={str(self.path)!r})"
@@ -468,6 +487,16 @@ class KeyStore:
             raise KeyNotUsable(f"key {info.kid_hex} is {info.status} and may not sign stamps")
         if not info.window_contains(_now()):
             raise KeyNotUsable(f"key {info.kid_hex} is outside its issuing window and may not sign stamps")
+        return info, self._load_private_key(info)
+
+    def reissuing_key(self, kid: bytes) -> tuple[KeyInfo, PrivateKey]:
+        """A key that may derive again the stamps of runs it already issued: active or retired, never revoked.
+
+        A retired key signs nothing new (issue_run asks signing_key), but the unprinted part of an older run must
+        stay printable after a rotation; its stamps carry their run's issue time, inside the key's window."""
+        info = self.get(kid)
+        if info.status == "revoked":
+            raise KeyNotUsable(f"key {info.kid_hex} is revoked; its stamps are not valid")
         return info, self._load_private_key(info)
 
     def derived_secret(self, kid: bytes, purpose: str) -> bytes:
@@ -524,7 +553,7 @@ class KeyStore:
         not_after: datetime | None = None,
     ) -> KeyInfo:
         """Create a new active key, encrypted with the passphrase."""
-        encryption = self._encryption()  # before any work: no passphrase, no key
+        self._check_can_encrypt()  # before any work: no (or a weak) passphrase, no key
         if alg not in ALGS:
             raise InvalidKeyInfo(f"alg must be one of {', '.join(ALGS)}, not {alg!r}")
         private_key: PrivateKey = (
@@ -544,9 +573,7 @@ class KeyStore:
         if key_path.exists() or meta_path.exists():
             # 32-bit kids rarely collide among a handful of keys; never overwrite a key if one does.
             raise KeyStoreError(f"key {info.kid_hex} already exists; generate again")
-        pem = private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-        )
+        pem = self._seal(private_key, info.kid)
         # Key first: a crash in between leaves an orphan .key that list() ignores,
         # never metadata pointing at a missing key.
         _write_atomic(key_path, pem)
@@ -588,10 +615,11 @@ class KeyStore:
 
     def _retire(self, info: KeyInfo, now: datetime) -> KeyInfo:
         not_after = info.not_after
-        # Close the window at now; a key whose window has not opened yet keeps it,
-        # since "now" would end it before it starts.
-        if info.not_before < now and (not_after is None or not_after > now):
-            not_after = now
+        # Close the window at now; a key whose window has not opened yet keeps it, since "now" would end it
+        # before it starts. A key retired in the very second it started ends one second later (windows are
+        # whole seconds, inclusive): a retired key always has an end.
+        if not_after is None or not_after > now:
+            not_after = max(now, info.not_before + timedelta(seconds=1))
         retired = replace(info, status="retired", not_after=not_after)
         self._write_meta(retired, self._read_record(info.kid).public_key)
         log.info("retired signing key %s", info.kid_hex)
@@ -632,12 +660,63 @@ class KeyStore:
         # mkdir's mode is filtered by the umask; set it exactly (it can only narrow, never widen).
         os.chmod(self.path, 0o700)
 
-    def _encryption(self) -> serialization.KeySerializationEncryption:
-        if self._passphrase is not None:
-            return serialization.BestAvailableEncryption(self._passphrase.value)
-        if self.allow_unencrypted:
-            return serialization.NoEncryption()
-        raise NoPassphrase(f"no key passphrase is configured; {_PASSPHRASE_HINT}")
+    def _check_can_encrypt(self) -> None:
+        if self._passphrase is None:
+            if self.allow_unencrypted:
+                return
+            raise NoPassphrase(f"no key passphrase is configured; {_PASSPHRASE_HINT}")
+        if len(self._passphrase.value.decode("utf-8", "replace")) < MIN_PASSPHRASE:
+            raise WeakPassphrase(f"the key passphrase is too short: use at least {MIN_PASSPHRASE} characters "
+                                 f"(a few random words are easy to type and hard to guess)")
+
+    def _seal(self, private_key: PrivateKey, kid: bytes) -> bytes:
+        """The private key file: PKCS#8 encrypted with AES-256-GCM under a scrypt key (or plain PEM in
+        development without a passphrase)."""
+        if self._passphrase is None:
+            return private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption())
+        der = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+        salt, nonce = os.urandom(16), os.urandom(12)
+        key = Scrypt(salt=salt, length=32, n=self.scrypt_n, r=8, p=1).derive(self._passphrase.value)
+        sealed = {
+            "format": _PRIVATE_FORMAT, "kid": kid.hex(),
+            "kdf": {"name": "scrypt", "n": self.scrypt_n, "r": 8, "p": 1, "salt": b64url_encode(salt)},
+            "cipher": "AES-256-GCM", "nonce": b64url_encode(nonce),
+            "ciphertext": b64url_encode(AESGCM(key).encrypt(nonce, der, f"{_PRIVATE_FORMAT}|{kid.hex()}".encode())),
+        }
+        return (json.dumps(sealed, indent=2, sort_keys=True) + "\n").encode("ascii")
+
+    def _unseal(self, data: bytes, info: KeyInfo, name: str) -> PrivateKey:
+        """Decrypt a key file in our format."""
+        try:
+            sealed = json.loads(data)
+            kdf = sealed["kdf"]
+            if sealed["format"] != _PRIVATE_FORMAT or kdf["name"] != "scrypt" or sealed["cipher"] != "AES-256-GCM":
+                raise ValueError("unknown format")
+            n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+            if n < SCRYPT_N_MIN or n > 2**22 or not 1 <= r <= 32 or not 1 <= p <= 16:
+                raise ValueError("scrypt parameters out of range")
+            salt, nonce = b64url_decode(kdf["salt"]), b64url_decode(sealed["nonce"])
+            ciphertext = b64url_decode(sealed["ciphertext"])
+        except (KeyError, TypeError, ValueError, KeyStoreError):
+            raise DamagedKeyFile(f"private key file {name} is unreadable") from None
+        if sealed.get("kid") != info.kid_hex:  # before decrypting: a swapped file is not a wrong passphrase
+            raise DamagedKeyFile(f"private key file {name} does not belong to key {info.kid_hex}")
+        if self._passphrase is None:
+            raise NoPassphrase(f"key {info.kid_hex} is encrypted; {_PASSPHRASE_HINT}")
+        key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(self._passphrase.value)
+        try:
+            der = AESGCM(key).decrypt(nonce, ciphertext, f"{_PRIVATE_FORMAT}|{info.kid_hex}".encode())
+        except InvalidTag:
+            raise WrongPassphrase(
+                f"could not decrypt key {info.kid_hex}: the passphrase (KEY_PASSPHRASE / "
+                f"OCOP_STAMP_KEY_PASSPHRASE) is wrong or the key file is damaged"
+            ) from None
+        try:
+            return serialization.load_der_private_key(der, password=None)  # type: ignore[return-value]
+        except (ValueError, UnsupportedAlgorithm):
+            raise DamagedKeyFile(f"private key file {name} is unreadable") from None
 
     def _write_meta(self, info: KeyInfo, public_key: PublicKey) -> None:
         meta = {
@@ -689,9 +768,33 @@ class KeyStore:
             raise NoPassphrase(f"no key passphrase is configured; {_PASSPHRASE_HINT}")
         key_path, _ = self._paths(info.kid)
         try:
-            pem = key_path.read_bytes()
+            st = key_path.stat()
+            data = key_path.read_bytes()
         except FileNotFoundError:
             raise KeyNotFound(f"private key file {key_path.name} is missing") from None
+        if st.st_mode & 0o077:
+            log.warning("private key file %s can be read by other users (mode %o): chmod 600 it",
+                        key_path.name, st.st_mode & 0o777)
+        cache_key = (str(key_path.resolve()), st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = _PRIVATE_CACHE.get(cache_key)
+        if cached is not None and cached[0] == self._passphrase_digest():
+            return cached[1]
+        if data.lstrip().startswith(b"{"):
+            private_key = self._unseal(data, info, key_path.name)
+        else:
+            private_key = self._load_pem(data, info, key_path.name)
+        self._check_belongs(private_key, info, key_path.name)
+        _PRIVATE_CACHE[cache_key] = (self._passphrase_digest(), private_key)
+        return private_key
+
+    def _passphrase_digest(self) -> bytes:
+        # The cache must not hand a key to a store opened with another passphrase.
+        value = self._passphrase.value if self._passphrase else b""
+        return hashlib.sha256(b"ocop-stamp cache|" + value).digest()
+
+    def _load_pem(self, pem: bytes, info: KeyInfo, name: str) -> PrivateKey:
+        """A PEM key file: unencrypted (development only) or PKCS#8 with PBKDF2 from older versions, which is
+        re-sealed in our stronger format on first use."""
         # Asking cryptography with no password is the reliable way to learn
         # whether the file is encrypted, whatever PEM flavour it is.
         try:
@@ -700,10 +803,10 @@ class KeyStore:
         except TypeError:
             encrypted = True
         except (ValueError, UnsupportedAlgorithm):
-            raise DamagedKeyFile(f"private key file {key_path.name} is unreadable") from None
+            raise DamagedKeyFile(f"private key file {name} is unreadable") from None
         if not encrypted and not self.allow_unencrypted:
             raise UnencryptedKeyRefused(
-                f"private key file {key_path.name} is not encrypted; re-create the key with a "
+                f"private key file {name} is not encrypted; re-create the key with a "
                 f"passphrase, or allow unencrypted keys only in development"
             )
         if encrypted:
@@ -717,12 +820,17 @@ class KeyStore:
                     f"could not decrypt key {info.kid_hex}: the passphrase (KEY_PASSPHRASE / "
                     f"OCOP_STAMP_KEY_PASSPHRASE) is wrong or the key file is damaged"
                 ) from None
+            self._check_belongs(private_key, info, name)  # type: ignore[arg-type]
+            _write_atomic(self._paths(info.kid)[0], self._seal(private_key, info.kid))  # type: ignore[arg-type]
+            log.info("re-sealed private key %s with scrypt (was PKCS#8 PBKDF2)", info.kid_hex)
+        return private_key  # type: ignore[return-value]
+
+    def _check_belongs(self, private_key: Any, info: KeyInfo, name: str) -> None:
         if not isinstance(private_key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey)):
-            raise DamagedKeyFile(f"private key file {key_path.name} holds an unsupported key type")
+            raise DamagedKeyFile(f"private key file {name} holds an unsupported key type")
         try:
             matches = kid_for_public_key(private_key.public_key()) == info.kid
         except KeyStoreError:
             matches = False
         if not matches:
-            raise DamagedKeyFile(f"private key file {key_path.name} does not belong to key {info.kid_hex}")
-        return private_key
+            raise DamagedKeyFile(f"private key file {name} does not belong to key {info.kid_hex}")

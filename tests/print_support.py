@@ -26,7 +26,7 @@ class Signer:
     """Signs stamps with a throw-away key store, like issuing does."""
 
     def __init__(self, directory) -> None:
-        self.store = KeyStore(directory, "print-test passphrase")
+        self.store = KeyStore(directory, "print-test passphrase", scrypt_n=2**10)
         self.store.generate()
         self.info, self.key = self.store.signing_key()
         self.issued_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)

@@ -10,6 +10,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
+from stamp_service.keystore import KeyNotUsable, KeyStore
+
 from conftest import KEY_PASSPHRASE
 from stamp_service.cli import cli
 from stamp_service.context import get_storage
@@ -41,7 +43,7 @@ def test_runs_are_contiguous_and_one_row_each(app, world):
 
 def _issue_in_process(args):
     db, key_dir, batch_id, n = args
-    store = KeyStore(key_dir, KEY_PASSPHRASE)
+    store = KeyStore(key_dir, KEY_PASSPHRASE, scrypt_n=2**10)
     storage = Storage(db)
     ranges = [(r["first_serial"], r["last_serial"]) for r in
               (issuing.issue_run(storage, store, batch_id, 7, issuer="VN", host="tem.example.vn") for _ in range(n))]
@@ -168,12 +170,22 @@ def test_rotation_keeps_old_stamps_valid_and_revocation_turns_them_red(app, worl
     new_run = issue(app, world.batch_a, 3)
     assert new_run["kid"] != old_run["kid"]
     assert verify_stamp(old_codes[0], store.records()).key.status == "retired"
-    with pytest.raises(Exception) as exc:
-        list(issuing.codes(old_run, store, "tem.example.vn"))
-    assert "retired" in str(exc.value)
+    # The retired key signs nothing new, but the unprinted rest of its run stays printable: the same bytes.
+    assert [t for _, t in issuing.codes(old_run, store, "tem.example.vn")] == old_codes
+    with pytest.raises(KeyNotUsable):
+        store.signing_key(bytes.fromhex(old_run["kid"]))
     store.revoke(bytes.fromhex(old_run["kid"]), "key file leaked")
     with pytest.raises(KeyRevoked):
         verify_stamp(old_codes[0], store.records())
+    with pytest.raises(KeyNotUsable):
+        list(issuing.codes(old_run, store, "tem.example.vn"))
+
+
+def test_a_key_retired_in_the_second_it_started_still_has_an_end(tmp_path):
+    store = KeyStore(tmp_path / "keys", "a passphrase long enough", scrypt_n=2**10)
+    first = store.generate()
+    retired = store.retire(first.kid)  # within the same second as its start
+    assert retired.status == "retired" and retired.not_after is not None and retired.not_after > retired.not_before
 
 
 def test_jwks_is_public_and_tracks_revocation(app, world, client):

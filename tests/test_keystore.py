@@ -28,6 +28,7 @@ from stamp_service.keystore import (
     NoActiveKey,
     NoPassphrase,
     UnencryptedKeyRefused,
+    WeakPassphrase,
     WrongPassphrase,
     b64url_decode,
     b64url_encode,
@@ -39,6 +40,7 @@ from stamp_service.keystore import (
 )
 
 PASSPHRASE = "correct horse battery staple 7f3a"
+CHEAP = 2**10  # the least scrypt cost a key file may claim: these tests make many keys
 ALGS = ["EdDSA", "ES256"]
 POSIX = os.name == "posix"
 
@@ -55,7 +57,7 @@ def day(n: int) -> timedelta:
 
 @pytest.fixture
 def store(tmp_path: Path) -> KeyStore:
-    return KeyStore(tmp_path / "keys", PASSPHRASE)
+    return KeyStore(tmp_path / "keys", PASSPHRASE, scrypt_n=CHEAP)
 
 
 def sign_and_verify(private_key, public_key, data: bytes = b"stamp payload") -> None:
@@ -93,7 +95,7 @@ def test_generate_list_get(store: KeyStore, alg: str) -> None:
 
 
 def test_list_is_sorted_by_not_before_and_empty_store(tmp_path: Path) -> None:
-    store = KeyStore(tmp_path / "missing", PASSPHRASE)
+    store = KeyStore(tmp_path / "missing", PASSPHRASE, scrypt_n=CHEAP)
     assert store.list() == []
     assert store.jwks() == {"keys": []}
     assert not store.path.exists()  # reading never creates the directory
@@ -135,7 +137,7 @@ def test_parse_kid(store: KeyStore) -> None:
 @pytest.mark.skipif(not POSIX, reason="POSIX file modes")
 @pytest.mark.parametrize("alg", ALGS)
 def test_file_modes(tmp_path: Path, alg: str) -> None:
-    store = KeyStore(tmp_path / "instance" / "keys", PASSPHRASE)
+    store = KeyStore(tmp_path / "instance" / "keys", PASSPHRASE, scrypt_n=CHEAP)
     old = os.umask(0)  # the modes must not depend on a careful umask
     try:
         info = store.generate(alg)
@@ -150,14 +152,50 @@ def test_file_modes(tmp_path: Path, alg: str) -> None:
 
 
 @pytest.mark.parametrize("alg", ALGS)
-def test_key_file_is_encrypted(store: KeyStore, alg: str) -> None:
+def test_key_file_is_encrypted(tmp_path: Path, alg: str) -> None:
+    """AES-256-GCM under scrypt with 128 MiB per guess by default (PKCS#8's PBKDF2 with 2,048 rounds allowed 600
+    guesses a second here); the file says how, so we can decrypt it ourselves with the passphrase alone."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    store = KeyStore(tmp_path / "keys", PASSPHRASE)  # the production cost
     info = store.generate(alg)
-    pem = (store.path / f"{info.kid_hex}.key").read_bytes()
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    with pytest.raises(TypeError):
-        serialization.load_pem_private_key(pem, password=None)
-    key = serialization.load_pem_private_key(pem, password=PASSPHRASE.encode())
-    assert kid_for_public_key(key.public_key()) == info.kid  # type: ignore[arg-type]
+    sealed = json.loads((store.path / f"{info.kid_hex}.key").read_bytes())
+    assert sealed["kdf"]["name"] == "scrypt" and sealed["kdf"]["n"] >= 2**17 and sealed["kdf"]["r"] == 8
+    assert sealed["cipher"] == "AES-256-GCM" and sealed["kid"] == info.kid_hex
+    key = Scrypt(salt=b64url_decode(sealed["kdf"]["salt"]), length=32, n=sealed["kdf"]["n"], r=8, p=1).derive(
+        PASSPHRASE.encode())
+    der = AESGCM(key).decrypt(b64url_decode(sealed["nonce"]), b64url_decode(sealed["ciphertext"]),
+                              f"ocop-stamp-private-key/1|{info.kid_hex}".encode())
+    private = serialization.load_der_private_key(der, password=None)
+    assert kid_for_public_key(private.public_key()) == info.kid  # type: ignore[arg-type]
+
+
+def test_older_pbkdf2_key_files_are_read_and_re_sealed(store: KeyStore) -> None:
+    info = store.generate()
+    _, private = store.signing_key(info.kid)
+    legacy = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.BestAvailableEncryption(PASSPHRASE.encode()))
+    (store.path / f"{info.kid_hex}.key").write_bytes(legacy)
+    os.chmod(store.path / f"{info.kid_hex}.key", 0o600)
+    reader = KeyStore(store.path, PASSPHRASE, scrypt_n=CHEAP)
+    assert reader.signing_key(info.kid)[1].public_key() == private.public_key()
+    assert json.loads((store.path / f"{info.kid_hex}.key").read_bytes())["kdf"]["name"] == "scrypt"
+
+
+def test_weak_passphrases_are_refused_for_new_keys(tmp_path: Path) -> None:
+    with pytest.raises(WeakPassphrase) as excinfo:
+        KeyStore(tmp_path / "keys", "short pw").generate()
+    assert "12" in excinfo.value.message and "short pw" not in excinfo.value.message
+    assert not (tmp_path / "keys").exists() or not list((tmp_path / "keys").iterdir())
+
+
+def test_a_key_file_others_can_read_is_warned_about(store: KeyStore, caplog: pytest.LogCaptureFixture) -> None:
+    info = store.generate()
+    os.chmod(store.path / f"{info.kid_hex}.key", 0o644)
+    with caplog.at_level("WARNING"):
+        KeyStore(store.path, PASSPHRASE, scrypt_n=CHEAP).signing_key(info.kid)
+    assert "can be read by other users" in caplog.text and PASSPHRASE not in caplog.text
 
 
 def test_metadata_file_holds_only_public_material(store: KeyStore) -> None:
@@ -255,16 +293,16 @@ def test_unencrypted_keys_only_in_development(tmp_path: Path) -> None:
     assert dev.signing_key()[0] == info
 
     with pytest.raises(UnencryptedKeyRefused) as excinfo:
-        KeyStore(dev.path, PASSPHRASE).signing_key(info.kid)
+        KeyStore(dev.path, PASSPHRASE, scrypt_n=CHEAP).signing_key(info.kid)
     assert PASSPHRASE not in str(excinfo.value)
     with pytest.raises(NoPassphrase):
         KeyStore(dev.path, None).signing_key(info.kid)
 
 
 def test_development_store_with_passphrase_encrypts(tmp_path: Path) -> None:
-    dev = KeyStore(tmp_path / "keys", PASSPHRASE, allow_unencrypted=True)
+    dev = KeyStore(tmp_path / "keys", PASSPHRASE, allow_unencrypted=True, scrypt_n=CHEAP)
     info = dev.generate()
-    assert (dev.path / f"{info.kid_hex}.key").read_bytes().startswith(b"-----BEGIN ENCRYPTED")
+    assert json.loads((dev.path / f"{info.kid_hex}.key").read_bytes())["cipher"] == "AES-256-GCM"
     with pytest.raises(NoPassphrase):
         KeyStore(dev.path, None, allow_unencrypted=True).signing_key(info.kid)
 
@@ -273,7 +311,7 @@ def test_passphrase_str_bytes_and_unicode_normalisation(tmp_path: Path) -> None:
     nfc = unicodedata.normalize("NFC", "mật khẩu Sở Công Thương")
     nfd = unicodedata.normalize("NFD", nfc)
     assert nfc != nfd
-    store = KeyStore(tmp_path / "keys", nfc)
+    store = KeyStore(tmp_path / "keys", nfc, scrypt_n=CHEAP)
     info = store.generate()
     assert KeyStore(store.path, nfd).signing_key(info.kid)[0] == info
     assert KeyStore(store.path, nfc.encode("utf-8")).signing_key(info.kid)[0] == info
@@ -486,7 +524,7 @@ def test_ec_thumbprint_uses_rfc7638_member_order() -> None:
 
 
 def populated_store(tmp_path: Path) -> tuple[KeyStore, dict[str, KeyInfo]]:
-    store = KeyStore(tmp_path / "keys", PASSPHRASE)
+    store = KeyStore(tmp_path / "keys", PASSPHRASE, scrypt_n=CHEAP)
     t = now()
     retired = store.generate("EdDSA", not_before=t - day(60))
     store.rotate("ES256")
@@ -539,7 +577,7 @@ def test_jwks_round_trips_through_load_jwks(tmp_path: Path) -> None:
 
 
 def one_jwk(tmp_path: Path, alg: str = "EdDSA") -> dict:
-    store = KeyStore(tmp_path / f"keys-{alg}", PASSPHRASE)
+    store = KeyStore(tmp_path / f"keys-{alg}", PASSPHRASE, scrypt_n=CHEAP)
     store.generate(alg)
     return store.jwks()["keys"][0]
 

@@ -97,7 +97,7 @@ def test_forgeries_get_bad_verdicts(app, world, tmp_path):
                "invalid-signature")
     check_both(app, code[:-40], "malformed")
     check_both(app, "HTTPS://TEM.EXAMPLE.VN/S/42", "malformed")
-    other = KeyStore(tmp_path / "other", "pw")
+    other = KeyStore(tmp_path / "other", "another office passphrase", scrypt_n=2**10)
     info = other.generate()
     _, key = other.signing_key()
     claims = StampClaims(issuer="VN", issued_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),

@@ -122,7 +122,7 @@ def run_range(run: Row, first: Any, last: Any) -> tuple[int, int]:
 def codes(run: Row, store: KeyStore, host: str, first: int | None = None, last: int | None = None) -> Iterator[tuple[int, str]]:
     """(serial, QR text) for a range of the run, signed again on the fly with the run's key."""
     lo, hi = run_range(run, first, last)
-    key, private_key = store.signing_key(bytes.fromhex(run["kid"]))
+    key, private_key = store.reissuing_key(bytes.fromhex(run["kid"]))  # a retired key may derive its own runs again
     template = run_claims(run, lo)
     for serial in range(lo, hi + 1):
         claims = dataclasses.replace(template, serial=serial)
