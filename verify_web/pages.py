@@ -10,7 +10,7 @@ from stamp_service.context import get_storage
 from stamp_service.registry import places
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps.serials import format_serial
-from stamp_service.verification import checker
+from stamp_service.verification import checker, claims
 from stamp_service.verification.requests import device_id, remember_device, run_check, shared_province
 
 from . import bp
@@ -20,8 +20,10 @@ NO_CACHE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
 
 def _page(outcome: checker.Outcome, code: str) -> Response:
     commune = places.commune(outcome.claims.origin_commune) if outcome.claims else None
+    outcome.claim = claims.claim_for(get_storage(), outcome.claims.serial) if outcome.claims else None
     html = render_template("verify_web/result.html", o=outcome, code=code, commune=commune,
-                           serial_text=format_serial(outcome.claims.serial) if outcome.claims else None)
+                           serial_text=format_serial(outcome.claims.serial) if outcome.claims else None,
+                           provinces=places.provinces())
     status = 200
     response = Response(html, status=status, mimetype="text/html", headers=NO_CACHE)
     return remember_device(response)
