@@ -22,6 +22,8 @@ ACCESS: dict[str, object] = {
     "portal.product_thumbnail": PUBLIC,
     "api.verify": PUBLIC,
     "api.claim": PUBLIC,
+    # The SMS gateway's one route; a gateway token opens nothing else, and a gateway cannot sign in to pages.
+    "api.sms_inbound": {"gateway"},
     "verify_web.inspect_home": {"admin", "inspector"},
     "verify_web.dashboard": {"admin", "inspector"},
     "verify_web.inspect_check": {"admin", "inspector"},
@@ -101,7 +103,7 @@ OWNED = {
     "portal.run_detail", "portal.run_preview", "portal.run_pdf", "portal.run_test_page", "portal.run_state",
     "portal.run_new", "portal.run_print_preview",
 }
-CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin")
+CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin", "gateway")
 
 
 def _url(rule, world) -> str:
@@ -139,7 +141,8 @@ def test_every_route_is_in_the_matrix(app):
 @pytest.mark.parametrize("caller", CALLERS)
 def test_role_matrix(app, world, login, api, caller):
     role = {"producer_a": "producer", "producer_b": "producer"}.get(caller, caller)
-    session = login(None if caller == "anonymous" else caller)
+    # A gateway account has a token but no portal sign-in (test_gateway_cannot_sign_in): pages see it as anonymous.
+    session = login(None if caller in ("anonymous", "gateway") else caller)
     call_api = api(None if caller == "anonymous" else caller)
     checked = 0
     for rule, method in _cases(app):
@@ -160,7 +163,7 @@ def test_role_matrix(app, world, login, api, caller):
         if allowed == PUBLIC:
             assert status not in (401, 403), where
             assert "/login?next" not in response.headers.get("Location", ""), where
-        elif caller == "anonymous":
+        elif caller == "anonymous" or (caller == "gateway" and not is_api):
             if is_api:
                 assert status == 401 and response.is_json and "error" in response.get_json(), where
             else:
@@ -175,6 +178,15 @@ def test_role_matrix(app, world, login, api, caller):
                 assert status == 200, where
         checked += 1
     assert checked == sum(1 for _ in _cases(app))
+
+
+def test_gateway_cannot_sign_in(client):
+    from conftest import PASSWORD, csrf_from
+
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": "gateway@example.vn", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 400 and "Sai thư điện tử hoặc mật khẩu" in response.get_data(as_text=True)
+    assert client.get("/portal/").status_code == 302  # still signed out
 
 
 def test_unknown_role_declaration_is_refused():

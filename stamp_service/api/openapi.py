@@ -12,6 +12,7 @@ from . import bp
 from ..inspection import cases
 from ..verification import claims
 from ..verification.verdicts import VERDICTS
+from . import sms as sms_api
 from .resources import RESOURCES
 
 ERROR = {
@@ -201,7 +202,7 @@ def document() -> dict[str, Any]:
 
 
 def _claim_paths(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """Claiming a hidden code (public)."""
+    """Claiming a hidden code (public) and the SMS gateway's inbound messages."""
     schemas["ClaimRequest"] = claims.INPUT.openapi()
     claimed_at = {"type": ["string", "null"], "format": "date-time", "description": "When the stamp was first "
                   "claimed (UTC); null for a wrong code"}
@@ -241,6 +242,18 @@ def _claim_paths(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
                       "404": {**_error_responses(404)["404"], "description": "No stamp of ours has this code"},
                       "422": {**_error_responses(422)["422"], "description": "The stamp has no hidden code"},
                       "429": limited}}}
+    schemas["SmsInbound"] = sms_api.SCHEMA.openapi()
+    paths["/api/v1/sms/inbound"] = {"post": {
+        "summary": "One SMS a shopper sent to the OCOP number: 'OCOP <serial> [<hidden code>]'", "tags": ["verify"],
+        "description": _roles(("gateway",)) + ". Records a typed-serial scan and, with a hidden code, a claim "
+                       "attempt (limits count per sender; the number is stored only as a keyed hash). The reply is "
+                       "one GSM-7 SMS: at most 160 characters, Vietnamese without diacritics.",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/SmsInbound"}}}},
+        "responses": {"200": {"description": "The SMS to send back", "content": {"application/json": {"schema": {
+                          "type": "object", "required": ["reply"], "properties": {
+                              "reply": {"type": "string", "maxLength": 160}}}}}},
+                      **_error_responses(400, 401, 403, 413)}}}
 
 
 @bp.route("/openapi.json")

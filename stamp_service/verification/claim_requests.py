@@ -1,4 +1,4 @@
-"""The claim flow for the current request, shared by the page and the API: the configured
+"""The claim flow for the current request, shared by the page, the API and the SMS gateway: the configured
 limits, and one call that checks a hidden code and, beside it, the stamp's verdict at this moment."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from ..context import get_storage
 from ..signing_keys import keystore
 from ..stamps.codec import looks_like_qr_text
 from . import checker, claims
-from .requests import run_check
+from .requests import copy_rules, run_check
 from .scans import ScanContext
 
 
@@ -29,3 +29,11 @@ def run_claim(code: str, hidden_code: str | None, *, channel: str, context: Scan
     outcome.claim = result.claim if result.result != "wrong-code" else claims.claim_for(get_storage(), result.serial)
     return result, outcome
 
+
+def verdict_for_sms(code: str, context: ScanContext) -> checker.Outcome:
+    """Verify a serial texted in, recorded as a typed-serial scan (it is one, by another road)."""
+    outcome = checker.verify(get_storage(), keystore().records(), code, source="typed", context=context,
+                             rules=copy_rules())
+    if outcome.claims is not None:
+        outcome.claim = claims.claim_for(get_storage(), outcome.claims.serial)
+    return outcome
