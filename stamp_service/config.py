@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PHOTO_PIXELS": 50_000_000,  # inspectors' shelf photos (48 MP phone cameras), scaled down before decoding
     "COPY_RULES": {},  # copy-detection thresholds that differ from the defaults (docs/copy-detection.md)
     "VERIFY_LIMITS": {},  # per-network and per-device limits on public verifications (docs/copy-detection.md)
+    "CLAIM_LIMITS": {},  # hidden-code guessing limits that differ from the defaults (docs/configuration.md)
     "PROXY_COUNT": 0,  # reverse proxies in front of us whose X-Forwarded-For is trusted
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

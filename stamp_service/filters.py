@@ -12,6 +12,7 @@ from .i18n import LANGUAGES, current_language, gettext
 from .registry import places
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # not the C locale's
 
 
 def place(code: str | None) -> str:
@@ -40,6 +41,21 @@ def datetime_local(value: str | None) -> str:
     except ValueError:
         return value
     return moment.strftime("%d/%m/%Y %H:%M") if current_language() == "vi" else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def clock(value: str | None, lang: str | None = None) -> str:
+    """A stored UTC time as the hour then the day in Vietnam (Asia/Ho_Chi_Minh, UTC+7 all year), the way a
+    sentence says it: "lúc 14:32 03/12/2026"; "14:32 on 3 Dec 2026" in English (words, so a narrow screen
+    does not break the date at a hyphen)."""
+    if not value:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(VIETNAM)
+    except ValueError:
+        return value
+    if (lang or current_language()) == "vi":
+        return moment.strftime("%H:%M %d/%m/%Y")
+    return f"{moment:%H:%M} on {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
 def label(kind: str, value: Any) -> str:
@@ -95,3 +111,4 @@ def register(app: Flask) -> None:
     )
     app.jinja_env.filters.update(date=date, datetime=datetime_local, place=place, options=options, serial=serial,
                                number=number, province=province)
+    app.jinja_env.filters["clock"] = clock

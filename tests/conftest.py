@@ -76,7 +76,8 @@ def build_world(app) -> World:
         run_a = issuing.issue_run(s, keystore(app), ba["id"], 20, issuer="VN", host=app.config["PUBLIC_HOST"])
         ids, tokens = {}, {}
         for name, role, producer in (("admin", "admin", None), ("inspector", "inspector", None),
-                                     ("producer_a", "producer", pa["id"]), ("producer_b", "producer", pb["id"])):
+                                     ("producer_a", "producer", pa["id"]), ("producer_b", "producer", pb["id"]),
+                                     ("gateway", "gateway", None)):
             row = users.create(s, {"email": f"{name}@example.vn", "role": role, "producer_id": producer,
                                    "password": PASSWORD})
             ids[name] = row["id"]

@@ -10,12 +10,10 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from stamp_service.keystore import KeyNotUsable, KeyStore
-
 from conftest import KEY_PASSPHRASE
 from stamp_service.cli import cli
 from stamp_service.context import get_storage
-from stamp_service.keystore import KeyStore, load_jwks
+from stamp_service.keystore import KeyNotUsable, KeyStore, load_jwks
 from stamp_service.registry import recognitions
 from stamp_service.registry.fields import ValidationError
 from stamp_service.signing_keys import keystore

@@ -18,8 +18,12 @@ ACCESS: dict[str, object] = {
     "verify_web.typed": PUBLIC,
     "verify_web.report": PUBLIC,
     "verify_web.share_province": PUBLIC,
+    "verify_web.claim": PUBLIC,
     "portal.product_thumbnail": PUBLIC,
     "api.verify": PUBLIC,
+    "api.claim": PUBLIC,
+    # The SMS gateway's one route; a gateway token opens nothing else, and a gateway cannot sign in to pages.
+    "api.sms_inbound": {"gateway"},
     "verify_web.inspect_home": {"admin", "inspector"},
     "verify_web.dashboard": {"admin", "inspector"},
     "verify_web.inspect_check": {"admin", "inspector"},
@@ -101,7 +105,7 @@ OWNED = {
     "portal.run_detail", "portal.run_preview", "portal.run_pdf", "portal.run_test_page", "portal.run_state",
     "portal.run_new", "portal.run_print_preview", "portal.run_codes_csv",
 }
-CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin")
+CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin", "gateway")
 
 
 def _url(rule, world) -> str:
@@ -139,7 +143,8 @@ def test_every_route_is_in_the_matrix(app):
 @pytest.mark.parametrize("caller", CALLERS)
 def test_role_matrix(app, world, login, api, caller):
     role = {"producer_a": "producer", "producer_b": "producer"}.get(caller, caller)
-    session = login(None if caller == "anonymous" else caller)
+    # A gateway account has a token but no portal sign-in (test_gateway_cannot_sign_in): pages see it as anonymous.
+    session = login(None if caller in ("anonymous", "gateway") else caller)
     call_api = api(None if caller == "anonymous" else caller)
     with app.app_context():  # a raised copy suspicion, for the route that dismisses it
         from stamp_service.context import get_storage
@@ -165,7 +170,7 @@ def test_role_matrix(app, world, login, api, caller):
         if allowed == PUBLIC:
             assert status not in (401, 403), where
             assert "/login?next" not in response.headers.get("Location", ""), where
-        elif caller == "anonymous":
+        elif caller == "anonymous" or (caller == "gateway" and not is_api):
             if is_api:
                 assert status == 401 and response.is_json and "error" in response.get_json(), where
             else:
@@ -180,6 +185,15 @@ def test_role_matrix(app, world, login, api, caller):
                 assert status == 200, where
         checked += 1
     assert checked == sum(1 for _ in _cases(app))
+
+
+def test_gateway_cannot_sign_in(client):
+    from conftest import PASSWORD, csrf_from
+
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": "gateway@example.vn", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 400 and "Sai thư điện tử hoặc mật khẩu" in response.get_data(as_text=True)
+    assert client.get("/portal/").status_code == 302  # still signed out
 
 
 def test_unknown_role_declaration_is_refused():

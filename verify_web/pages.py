@@ -21,7 +21,8 @@ NO_CACHE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
 def _page(outcome: checker.Outcome, code: str) -> Response:
     commune = places.commune(outcome.claims.origin_commune) if outcome.claims else None
     html = render_template("verify_web/result.html", o=outcome, code=code, commune=commune,
-                           serial_text=format_serial(outcome.claims.serial) if outcome.claims else None)
+                           serial_text=format_serial(outcome.claims.serial) if outcome.claims else None,
+                           provinces=places.provinces())
     status = 200
     response = Response(html, status=status, mimetype="text/html", headers=NO_CACHE)
     return remember_device(response)

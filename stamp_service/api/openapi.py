@@ -10,7 +10,9 @@ from werkzeug.wrappers import Response
 from ..auth.access import public
 from . import bp
 from ..inspection import cases
+from ..verification import claims
 from ..verification.verdicts import VERDICTS
+from . import sms as sms_api
 from .resources import RESOURCES
 from .stamps import ISSUE
 
@@ -27,7 +29,8 @@ ERROR = {
 
 def _error_responses(*codes: int) -> dict[str, Any]:
     text = {400: "Malformed or invalid input", 401: "No valid bearer token", 403: "Role not allowed",
-            404: "No such record (or not yours)", 413: "Body too large"}
+            404: "No such record (or not yours)", 413: "Body too large", 422: "Understood, but not possible",
+            429: "Too many attempts: wait Retry-After seconds"}
     return {str(c): {"description": text[c], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             for c in codes}
 
@@ -129,8 +132,13 @@ def document() -> dict[str, Any]:
                 "reasons": {"type": "array", "items": {"type": "object", "properties": {
                     "code": {"type": "string"}, "message": {"type": "string"}}}},
                 "scan_id": {"type": "integer"}, "scan_count": {"type": "integer"},
-                "first_scan": {"type": ["string", "null"]}, "stamp": {"type": ["object", "null"]}}}}}},
+                "first_scan": {"type": ["string", "null"]},
+                "stamp": {"type": ["object", "null"], "description": "What the stamp says and our records; "
+                          "hidden_code: true when it has a scratch-off code to claim (POST /api/v1/claim)"},
+                "claim": {"oneOf": [{"$ref": "#/components/schemas/Claim"}, {"type": "null"}],
+                          "description": "The first right hidden code, if a buyer has entered it"}}}}}},
                       **_error_responses(400)}}}
+    _claim_paths(paths, schemas)
     staff = _roles(("admin", "inspector"))
     verdict_item = {"type": "object", "properties": {"text": {"type": "string"}, "verdict": {"enum": list(VERDICTS)},
                                                       "reasons": {"type": "array"}, "stamp": {"type": ["object", "null"]}}}
@@ -190,6 +198,61 @@ def document() -> dict[str, Any]:
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": schemas},
         "paths": paths,
     }
+
+
+def _claim_paths(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Claiming a hidden code (public) and the SMS gateway's inbound messages."""
+    schemas["ClaimRequest"] = claims.INPUT.openapi()
+    claimed_at = {"type": ["string", "null"], "format": "date-time", "description": "When the stamp was first "
+                  "claimed (UTC); null for a wrong code"}
+    claimed_province = {"type": ["string", "null"], "description": "The province code the first buyer chose to "
+                        "share (GET /api/v1/provinces), or null"}
+    schemas["Claim"] = {"type": "object", "required": ["claimed_at", "claimed_province"],
+                        "properties": {"claimed_at": claimed_at, "claimed_province": claimed_province}}
+    schemas["ClaimResult"] = {
+        "type": "object",
+        "required": ["result", "claimed_at", "claimed_province", "serial_text", "verdict", "reasons"],
+        "properties": {
+            "result": {"enum": list(claims.RESULTS), "description": "first: this was the first right code; "
+                       "already-claimed: right, but entered before (if not by you, suspect a fake); wrong-code"},
+            "claimed_at": claimed_at, "claimed_province": claimed_province,
+            "serial_text": {"type": "string", "description": "The serial as printed", "example": "000 001-3"},
+            "verdict": {"enum": list(VERDICTS), "description": "The stamp's verdict now: a right code on a "
+                        "recalled, void or revoked stamp is still a problem"},
+            "reasons": {"type": "array", "items": {"type": "object", "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}}}},
+        },
+    }
+    limited = _error_responses(429)["429"]
+    limited["headers"] = {"Retry-After": {"description": "Seconds until another attempt is allowed",
+                                          "schema": {"type": "integer", "minimum": 1}}}
+    body = {"$ref": "#/components/schemas/ClaimRequest"}
+    paths["/api/v1/claim"] = {"post": {
+        "summary": "Check the hidden code under a two-layer stamp's scratch-off foil", "tags": ["verify"],
+        "security": [],
+        "description": "Public. Every attempt is recorded. A stamp allows 5 wrong codes in 24 hours and a network "
+                       "20 attempts an hour (config CLAIM_LIMITS); over a limit the answer is 429 with Retry-After. "
+                       "An input that is not 8 digits is a 400, not a guess. Never cached.",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body},
+                                                      "application/x-www-form-urlencoded": {"schema": body}}},
+        "responses": {"200": {"description": "The code was checked", "content": {"application/json": {
+                          "schema": {"$ref": "#/components/schemas/ClaimResult"}}}},
+                      **_error_responses(400, 413),
+                      "404": {**_error_responses(404)["404"], "description": "No stamp of ours has this code"},
+                      "422": {**_error_responses(422)["422"], "description": "The stamp has no hidden code"},
+                      "429": limited}}}
+    schemas["SmsInbound"] = sms_api.SCHEMA.openapi()
+    paths["/api/v1/sms/inbound"] = {"post": {
+        "summary": "One SMS a shopper sent to the OCOP number: 'OCOP <serial> [<hidden code>]'", "tags": ["verify"],
+        "description": _roles(("gateway",)) + ". Records a typed-serial scan and, with a hidden code, a claim "
+                       "attempt (limits count per sender; the number is stored only as a keyed hash). The reply is "
+                       "one GSM-7 SMS: at most 160 characters, Vietnamese without diacritics.",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/SmsInbound"}}}},
+        "responses": {"200": {"description": "The SMS to send back", "content": {"application/json": {"schema": {
+                          "type": "object", "required": ["reply"], "properties": {
+                              "reply": {"type": "string", "maxLength": 160}}}}}},
+                      **_error_responses(400, 401, 403, 413)}}}
 
 
 @bp.route("/openapi.json")

@@ -11,6 +11,7 @@ from ..registry import places
 from ..registry.fields import ValidationError
 from ..stamps.serials import format_serial
 from ..verification.checker import Outcome
+from ..verification.claims import claim_json
 from ..verification.requests import run_check
 from . import bp
 
@@ -29,13 +30,14 @@ def outcome_json(o: Outcome) -> dict:
             "producer": o.producer["name"] if o.producer else None,
             "lot": o.batch["lot"] if o.batch else None,
             "state": o.serial_state,
+            "hidden_code": bool(o.run and o.run["hidden_code"]),
             "certificate": None if o.recognition is None else {
                 "decision_number": o.recognition["decision_number"], "issuing_body": o.recognition["issuing_body"],
                 "stars": o.recognition["stars"], "valid_until": o.recognition["valid_until"],
                 "status": o.standing.status if o.standing else None},
         }
     return {"verdict": o.verdict.name, "reasons": [r.as_dict() for r in o.verdict.reasons], "scan_id": o.scan_id,
-            "scan_count": o.scan_count, "first_scan": o.first_scan, "stamp": stamp}
+            "scan_count": o.scan_count, "first_scan": o.first_scan, "stamp": stamp, "claim": claim_json(o.claim)}
 
 
 @bp.route("/verify")

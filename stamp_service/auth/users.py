@@ -14,6 +14,8 @@ from ..registry.records import Row, merged, require, save
 from ..storage import Storage
 
 ROLES = ("admin", "producer", "inspector", "gateway")
+# A gateway is a machine that posts inbound SMS with its token: it has no business signing in to the portal.
+SIGN_IN_ROLES = ("admin", "producer", "inspector")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "ocop_"
 # Compared against when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password.
@@ -78,10 +80,10 @@ def by_email(storage: Storage, email: str) -> Row | None:
 
 
 def authenticate(storage: Storage, email: str, password: str) -> Row | None:
-    """The enabled user whose e-mail and password match, or None."""
+    """The enabled user of a role that signs in whose e-mail and password match, or None."""
     user = by_email(storage, email) if email else None
     ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH, password or "")
-    return user if (user and ok and not user["disabled"]) else None
+    return user if (user and ok and not user["disabled"] and user["role"] in SIGN_IN_ROLES) else None
 
 
 def public(user: Row) -> dict[str, Any]:

@@ -180,7 +180,7 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(users.ROLES), help="admin, producer or inspector.")
+@click.option("--role", required=True, type=click.Choice(users.ROLES), help="admin, producer, inspector or gateway (an SMS gateway: API token only, no portal sign-in).")
 @click.option("--producer", "producer_id", type=int, help="Producer id (required for the producer role).")
 @click.option("--name", help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")

@@ -16,7 +16,7 @@ from ..registry.records import Row
 
 DIGITS = 8
 PURPOSE = "hidden-code"
-_FORMAT = re.compile(r"^\d{8}$")
+_FORMAT = re.compile(r"^[0-9]{8}$")  # ASCII digits only (\d would also take other scripts' digits)
 # 2**256 is not a multiple of 10**8, but the bias of taking 32 bytes mod 10**8 is below 2**-200: irrelevant.
 _MODULUS = 10**DIGITS
 

@@ -20,7 +20,7 @@ from ..stamps.errors import KeyRevoked, MalformedStamp, StampError
 from ..stamps.serials import parse_serial
 from ..stamps.signing import verify_stamp
 from ..storage import Storage
-from . import copy_detection, scans, suspicions
+from . import claims as claim_rows, copy_detection, scans, suspicions
 from .copy_detection import Evidence, Rules
 from .identity import vietnam_day, vietnam_time
 from .verdicts import Reason, Verdict, reason
@@ -87,7 +87,6 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
         suspicions.raise_for(storage, run, claims.serial, signals, now)
         return Verdict("suspected-copy", signals.suspicions)
     warnings: list[Reason] = list(signals.warnings)
-    outcome.claim = storage.find_one("claims", serial=claims.serial) if run["hidden_code"] else None
     if outcome.claim is not None and outcome.claim["household"] != context.household:
         warnings.append(reason("claimed_before", at=vietnam_time(outcome.claim["at"])))
     if standing.expiring:
@@ -118,6 +117,7 @@ def _load_records(storage: Storage, outcome: Outcome) -> None:
     claims = outcome.claims
     assert claims is not None
     outcome.run = issuing.run_for_serial(storage, claims.serial)
+    outcome.claim = claim_rows.claim_for(storage, claims.serial) if outcome.run and outcome.run["hidden_code"] else None
     outcome.batch = storage.get("batches", claims.batch_id)
     outcome.product = storage.get("products", claims.product_id)
     outcome.producer = storage.get("producers", outcome.product["producer_id"]) if outcome.product else None

@@ -62,9 +62,11 @@ def remember_device(response: Response) -> Response:
     return response
 
 
-def scan_context(*, with_device: bool = True, client_id: int | None = None) -> ScanContext:
+def scan_context(*, with_device: bool = True, client_id: int | None = None,
+                 province_code: str | None = None) -> ScanContext:
     """The scan's context from the request, made anonymous. Without a device (the API), the household is the
-    API client's own (client_id, when it sent a token) or its network's for the day."""
+    API client's own (client_id, when it sent a token) or its network's for the day. province_code only ever
+    comes from the shopper's explicit choice (a form they filled in), never from a query parameter."""
     now, secret = _now(), current_app.config["SECRET_KEY"]
     network = network_of(request.remote_addr)
     if with_device:
@@ -75,7 +77,8 @@ def scan_context(*, with_device: bool = True, client_id: int | None = None) -> S
     else:
         who, household, fresh = None, network_household(network, secret, now), True
     return ScanContext(device=who, net_hash=network_hash(network, secret, now),
-                       ua_family=ua_family(request.headers.get("User-Agent")), fresh=fresh, household=household)
+                       ua_family=ua_family(request.headers.get("User-Agent")), province_code=province_code,
+                       fresh=fresh, household=household)
 
 
 def copy_rules() -> Rules:
