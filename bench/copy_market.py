@@ -12,8 +12,9 @@ exactly the same shoppers; only honest shoppers' retries after a 429 depend on t
 
 Run from the repository root (pip install -e '.[bench]'):
     python bench/copy_market.py [--seed 1] [--scale 1.0] [--quick] [--json] [--copy-rules JSON]
+    python bench/copy_market.py --scenario framing [--quick]
     python bench/copy_market.py --trace 5          (also print the timelines of 5 copied and 5 genuine packs)
-Default size: about 3-4 minutes on a shared 2-core machine; --quick ~30 s.
+Default size: about 4 minutes for the market, 3 for framing, on a shared 2-core machine; --quick ~30 s each.
 The throw-away instance lives in /dev/shm when there is one (--tmpdir): an fsync per recorded scan on a shared
 disk is not what this measures and doubled the wall time.
 
@@ -99,6 +100,25 @@ sheet copy: packs, page loads, verdict mix; and)
   least once, excluding the packs that carry a copied serial (the original of a single copy, the genuine
   packs of a copied sheet), which are reported on their own line; and % of genuine page loads;
 * 429: honest requests refused, per class, and how many were a shopper's first look at a pack.
+
+FRAMING (--scenario framing): attackers with 1, 2 and 3 IPv4 /24s (any address inside) and one with three IPv6
+/48s, unlimited requests, try to get genuine stamps shown as suspected copies to their honest owners. Each
+attacker has its own targets, several per technique, half untouched and half already scanned by their buyer's
+household before the attack: cookie-less GETs of the QR URL, random well-formed cookie values, one real
+cookie value (its own phone's) replayed, cookies farmed beforehand (visiting pages, scanning its own packs)
+and replayed, typed serials (/check?serial=), anonymous API look-ups (/api/v1/verify?code=), ?tinh= far-apart
+provinces and province shares of far-apart provinces on its own scans, wrong hidden codes (if claims exist),
+scanning the neighbouring serials (+-10) of an untouched stamp, and all of these at once (leaving serial + 2
+alone). The attack comes in 6 waves (3 with --quick) in shop hours on days 2-5, each lasting 10 minutes to
+3 hours (log-uniform), every target getting its share of each wave (PER_WAVE) in random order; cookies are
+farmed on day 0.5-1 (150 per attacker: GET /check with an empty jar, half of them then scanning one of the
+attacker's own 3 packs), after its own phone scanned those packs. Honest shoppers (the buyer's household, a
+second member with p 0.3, a gift recipient in another province with p 0.1) scan each target and an untouched
+neighbour (serial + 2): the "scanned" targets on day 0.2-1.5 and again later, the rest for the first time;
+half of those later looks fall during a wave or in the hour after it, half on a random day in shop hours
+between the first wave and 3 days after the last. Targets are 100 serials apart. A stamp is FRAMED if any
+honest scan of it shows suspected-copy. Reported per attacker and technique, with the attacker's 429s and the
+rows added to scans per 1,000 attacker requests (max(id) of scans read after every request, read-only).
 """
 
 from __future__ import annotations
@@ -109,6 +129,7 @@ import datetime as dt
 import heapq
 import html as htmlmod
 import json
+import math
 import os
 import random
 import re
@@ -119,9 +140,10 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -264,9 +286,19 @@ class Web:
         self.client = app.test_client(use_cookies=False)
         self.traveller = traveller
         self.requests = 0
+        self.rows: Counter[str] = Counter()  # rows added to scans, per actor (when counting)
+        self.counter: sqlite3.Connection | None = None
+        self.last_row = 0
+
+    def count_rows(self, database: str) -> None:
+        """From now on, read max(id) of scans after every request (read-only) and charge what it grew by to
+        the request's actor."""
+        self.counter = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        self.last_row = self.counter.execute("SELECT coalesce(max(id), 0) FROM scans").fetchone()[0]
 
     def send(self, now: float, method: str, path: str, *, address: str, ua: str, jar: CookieJar | None,
-             data: dict[str, str] | None = None, json_body: Any = None, referer: str | None = None) -> Reply:
+             data: dict[str, str] | None = None, json_body: Any = None, referer: str | None = None,
+             actor: str = "honest") -> Reply:
         self.traveller.move_to(START + dt.timedelta(seconds=now))
         headers = {"User-Agent": ua, "Accept-Language": ACCEPT_LANGUAGE,
                    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -283,6 +315,10 @@ class Web:
             headers["Accept"] = "application/json"
         response = self.client.open(path, method=method, **kwargs)
         self.requests += 1
+        if self.counter is not None:
+            row = self.counter.execute("SELECT coalesce(max(id), 0) FROM scans").fetchone()[0]
+            self.rows[actor] += row - self.last_row
+            self.last_row = row
         if jar is not None:
             jar.store(response.headers.getlist("Set-Cookie"), now)
         return Reply(response.status_code, response.get_data(as_text=True), response.headers)
@@ -882,6 +918,372 @@ def market_report(res: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+# =========================================================================== the framing scenario
+
+TECHNIQUES = ("cookieless", "random cookie", "copied cookie", "farmed cookies", "typed serial", "api",
+              "provinces", "hidden codes", "neighbours", "everything")
+ATTACKERS = (("1 x IPv4 /24", 1, False), ("2 x IPv4 /24", 2, False), ("3 x IPv4 /24", 3, False),
+             ("3 x IPv6 /48", 3, True))
+# requests per target and wave, by technique ("neighbours": every serial within 10 of the target but the target
+# itself, once from each of the attacker's networks; "everything": all of them on one target)
+PER_WAVE = {"cookieless": 40, "random cookie": 20, "copied cookie": 20, "farmed cookies": 20, "typed serial": 20,
+            "api": 20, "provinces": 12, "hidden codes": 10}
+FAR_PAIRS = (("01", "79"), ("22", "96"), ("20", "91"), ("04", "92"))  # Hà Nội-HCM, Quảng Ninh-Cà Mau, ...
+SLOT = 100  # serials between two targets: far more than any neighbourhood a rule could sensibly look at
+
+
+@dataclass(eq=False)
+class Target:
+    serial: int
+    attacker: str
+    technique: str
+    role: str  # untouched | scanned (by its buyer's household before the attack) | neighbour (serial + 2)
+    pack: Pack
+
+
+@dataclass(eq=False)
+class Attacker:
+    name: str
+    networks: list[str]
+    v6: bool
+    rng: random.Random
+    uas: list[str]
+    own: list[int] = field(default_factory=list)  # serials of the genuine packs it bought
+    own_jar: CookieJar = field(default_factory=CookieJar)  # its own phone's real browser
+    farmed: list[CookieJar] = field(default_factory=list)
+    cookie: tuple[str, int] | None = None  # the device cookie's name and length, as observed
+    requests: int = 0
+    refused: int = 0
+    verdicts: Counter[str] = field(default_factory=Counter)
+    turn: int = 0
+
+    def address(self) -> str:
+        net = self.rng.choice(self.networks)
+        return Networks.v6_address(net, self.rng) if self.v6 else f"{net}.{self.rng.randint(1, 254)}"
+
+
+class Framing:
+    """Attackers and their targets, on a Sim whose honest shoppers scan the targets afterwards."""
+
+    def __init__(self, sim: Sim, fp: dict[str, Any]) -> None:
+        self.sim, self.fp = sim, fp
+        self.rng = sim.rng("framing")
+        self.targets: list[Target] = []
+        self.attackers: list[Attacker] = []
+        self.waves: list[float] = []
+        self.pack_ids = iter(range(1_000_000, 2_000_000))
+
+    # ---- set-up
+    def pack(self, serial: int) -> Pack:
+        run = next(r for r in self.sim.inst.runs if r.first <= serial <= r.last)
+        return Pack(next(self.pack_ids), serial, run, "genuine")
+
+    def choose(self) -> None:
+        """Targets (serials SLOT apart, hidden-code runs for the hidden-code technique) and attackers."""
+        rng, sim = self.rng, self.sim
+        slots: dict[bool, list[int]] = {True: [], False: []}
+        for run in sim.inst.runs:
+            slots[run.hidden] += list(range(run.first + SLOT // 2, run.last - SLOT // 2, SLOT))
+        for pool in slots.values():
+            rng.shuffle(pool)
+        techniques = [t for t in TECHNIQUES if t != "hidden codes" or sim.claims_on]
+        for name, n, v6 in ATTACKERS:
+            province = sim.geo.random_province(rng).code
+            isp = sim.nets.pick_isp(rng)
+            if v6:
+                networks = [sim.nets.v6_prefix(isp, rng) for _ in range(n)]
+            else:
+                networks = rng.sample(sim.nets.home[(isp, province)], n)
+            uas = [user_agent_any(rng) for _ in range(24)]
+            atk = Attacker(name, networks, v6, random.Random(f"{sim.seed}:attacker:{name}"), uas)
+            atk.own = [slots[False].pop() for _ in range(3)]
+            self.attackers.append(atk)
+            for technique in techniques:
+                for i in range(self.fp["targets"]):
+                    serial = slots[technique == "hidden codes" or (i % 2 == 0 and bool(slots[True]))].pop()
+                    role = "untouched" if i % 2 == 0 or technique == "neighbours" else "scanned"
+                    self.targets.append(Target(serial, name, technique, role, self.pack(serial)))
+                    if technique != "neighbours":
+                        self.targets.append(Target(serial + 2, name, technique, "neighbour", self.pack(serial + 2)))
+
+    # ---- the attacker's requests
+    def send(self, atk: Attacker, method: str, path: str, jar: CookieJar | None, **kw: Any) -> Reply:
+        reply = self.sim.web.send(self.sim.now, method, path, address=kw.pop("address", None) or atk.address(),
+                                  ua=atk.rng.choice(atk.uas), jar=jar, actor="attacker", **kw)
+        atk.requests += 1
+        if reply.status == 429:
+            atk.refused += 1
+        verdict = reply.verdict
+        if verdict.startswith("http-") and reply.text.startswith("{"):
+            try:
+                verdict = json.loads(reply.text).get("verdict") or verdict
+            except ValueError:
+                pass
+        atk.verdicts[verdict] += 1
+        if atk.cookie is None and jar is not None and jar.cookies:
+            name, (value, _) = next(iter(jar.cookies.items()))
+            atk.cookie = (name, len(value))
+        return reply
+
+    def random_cookie_jar(self, atk: Attacker) -> CookieJar:
+        """A jar with a random value of the device cookie's observed name and form."""
+        jar = CookieJar()
+        if atk.cookie:
+            name, length = atk.cookie
+            alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+            jar.cookies[name] = ("".join(atk.rng.choice(alphabet) for _ in range(length)), None)
+        return jar
+
+    def copied_jar(self, atk: Attacker) -> CookieJar:
+        jar = CookieJar()
+        jar.cookies = dict(atk.own_jar.cookies)
+        return jar
+
+    def step(self, atk: Attacker, target: Target, technique: str) -> Generator[float, None, None]:
+        """One attempt of a technique on a target (a few requests for a province share)."""
+        sim, qr = self.sim, self.sim.inst.qr[target.serial]
+        path = qr_path(qr)
+        if technique == "cookieless":
+            self.send(atk, "GET", path, None)
+        elif technique == "random cookie":
+            self.send(atk, "GET", path, self.random_cookie_jar(atk))
+        elif technique == "copied cookie":
+            self.send(atk, "GET", path, self.copied_jar(atk))
+        elif technique == "farmed cookies":
+            atk.turn += 1
+            self.send(atk, "GET", path, atk.farmed[atk.turn % len(atk.farmed)])
+        elif technique == "typed serial":
+            from stamp_service.stamps.serials import format_serial  # the text printed under the QR code
+            atk.turn += 1
+            jar = atk.farmed[atk.turn % len(atk.farmed)] if atk.turn % 2 else None
+            self.send(atk, "GET", "/check?" + urlencode({"serial": format_serial(target.serial)}), jar)
+        elif technique == "api":
+            self.send(atk, "GET", "/api/v1/verify?" + urlencode({"code": qr}), None)
+        elif technique == "provinces":
+            atk.turn += 1
+            pair = FAR_PAIRS[atk.turn // 2 % len(FAR_PAIRS)]
+            province = pair[atk.turn % 2]
+            jar, address = CookieJar(), atk.address()
+            if atk.turn % 3:
+                self.send(atk, "GET", f"{path}?tinh={province}", jar, address=address)
+            else:
+                page = self.send(atk, "GET", path, jar, address=address)
+                link = SHARE_LINK.search(page.text)
+                if link:
+                    yield atk.rng.uniform(2, 8)
+                    form = self.send(atk, "GET", htmlmod.unescape(link.group(1)), jar, address=address)
+                    action, fields, selects = parse_form(form.text)
+                    choice = next((n for n, options in selects.items() if province in options), None)
+                    if action and choice:
+                        yield atk.rng.uniform(2, 8)
+                        self.send(atk, "POST", action, jar, address=address, data={**fields, choice: province})
+        elif technique == "hidden codes":
+            self.send(atk, "POST", "/api/v1/claim", CookieJar(),
+                      json_body={"code": qr, "hidden_code": f"{atk.rng.randrange(10**8):08d}"})
+
+    def neighbour_steps(self, atk: Attacker, target: Target, skip: set[int]) -> list[tuple[Target, str]]:
+        """Every serial within 10 of the target (but those in skip) once from each network."""
+        out = []
+        for serial in range(target.serial - 10, target.serial + 11):
+            if serial in skip:
+                continue
+            for _ in atk.networks:
+                out.append((Target(serial, atk.name, "neighbour scan", "attack", self.pack(serial)), "cookieless"))
+        return out
+
+    def wave(self, atk: Attacker, minutes: float) -> Generator[float, None, None]:
+        """Every target of the attacker, every technique, in one burst of `minutes`, in random order."""
+        steps: list[tuple[Target, str]] = []
+        k = self.fp["intensity"]
+        for target in self.targets:
+            if target.attacker != atk.name or target.role == "neighbour":
+                continue
+            if target.technique == "neighbours":
+                steps += self.neighbour_steps(atk, target, {target.serial})
+            elif target.technique == "everything":
+                steps += [(target, t) for t, n in PER_WAVE.items()
+                          if t != "hidden codes" or self.sim.claims_on for _ in range(max(1, round(n * k)))]
+                steps += self.neighbour_steps(atk, target, {target.serial, target.serial + 2})
+            else:
+                steps += [(target, target.technique)] * max(1, round(PER_WAVE[target.technique] * k))
+        atk.rng.shuffle(steps)
+        gap = minutes * 60 / max(1, len(steps))
+        for target, technique in steps:
+            yield from self.step(atk, target, technique)
+            yield atk.rng.uniform(0, 2 * gap)
+
+    def prepare(self, atk: Attacker) -> Generator[float, None, None]:
+        """Before the attack: its own phone scans the packs it bought (a real cookie with a history), and it
+        farms cookies by visiting pages with fresh jars (half of them also scan one of its own packs)."""
+        for serial in atk.own:
+            self.send(atk, "GET", qr_path(self.sim.inst.qr[serial]), atk.own_jar)
+            yield atk.rng.uniform(600, 7200)
+        for _ in range(self.fp["farmed"]):
+            jar = CookieJar()
+            self.send(atk, "GET", "/check", jar)
+            if atk.rng.random() < 0.5:
+                yield atk.rng.uniform(5, 60)
+                self.send(atk, "GET", qr_path(self.sim.inst.qr[atk.rng.choice(atk.own)]), jar)
+            atk.farmed.append(jar)
+            yield atk.rng.uniform(30, 300)
+
+    # ---- the honest side
+    def honest(self, target: Target, before: bool) -> Generator[float, None, None]:
+        """The buyer's household: a look before the attack (scanned targets), or after; another member (p 0.3);
+        a gift recipient in another province 1-3 days later (p 0.1)."""
+        sim, rng = self.sim, self.sim.rng("honest", target.serial)
+        hh = sim.people.household(target.pack.run.province, rng)
+        if before:
+            yield from sim.look("honest buyer", target.pack, hh.phones[0], sim.at_home(hh.phones[0], rng), rng)
+            if target.role != "scanned":
+                return
+            yield self.after_time(rng) - sim.now
+        where = (sim.at_home(hh.phones[0], rng) if rng.random() < 0.65
+                 else sim.mobile(hh.phones[0], hh.province, rng))
+        yield from sim.look("honest buyer", target.pack, hh.phones[0], where, rng)
+        if len(hh.phones) > 1 and rng.random() < 0.3:
+            sim.at(sim.now + rng.uniform(0.2, 12) * HOUR,
+                   member(sim, "honest buyer", target.pack, hh.phones[1], sim.rng("honest member", target.serial)))
+        if rng.random() < 0.1:
+            sim.at(sim.now + rng.uniform(1, 3) * DAY,
+                   gift_recipient(sim, "honest gift", target.pack, hh.province, sim.rng("honest gift", target.serial)))
+
+    def after_time(self, rng: random.Random) -> float:
+        """When an honest look during or after the attack happens: half during a wave or within the hour after
+        it, half on a random day from the first wave to 3 days after the last, in shop hours."""
+        if rng.random() < 0.5:
+            start, minutes = rng.choice(self.waves)
+            return start + rng.uniform(0, minutes * 60 + HOUR)
+        first, last = self.waves[0][0], self.waves[-1][0] + 3 * DAY
+        while True:
+            t = local_time(rng.uniform(first, last) / DAY, rng, SHOP_HOURS)
+            if first <= t <= last:
+                return t
+
+    def schedule(self) -> None:
+        sim, rng = self.sim, self.rng
+        lo, hi = self.fp["wave_minutes"]
+        self.waves = sorted((local_time(rng.uniform(2, 5), rng, SHOP_HOURS),
+                             math.exp(rng.uniform(math.log(lo), math.log(hi)))) for _ in range(self.fp["waves"]))
+        for atk in self.attackers:
+            sim.at(0.5 * DAY + rng.uniform(0, 6) * HOUR, self.prepare(atk))
+            for t, minutes in self.waves:
+                sim.at(t + rng.uniform(0, 120), self.wave(atk, minutes))
+        for target in self.targets:
+            if target.role == "scanned":
+                sim.at(rng.uniform(0.2, 1.5) * DAY, self.honest(target, True))
+            else:
+                sim.at(self.after_time(self.sim.rng("after", target.serial)), self.honest(target, False))
+        sim.horizon = self.waves[-1][0] + 7 * DAY
+
+
+def user_agent_any(rng: random.Random) -> str:
+    from _market_world import user_agent
+    return user_agent(rng.choice(("iOS", "Android")), rng.choice(("main", "zalo", "facebook")), rng)[0]
+
+
+def framing_figures(fr: Framing) -> dict[str, Any]:
+    sim = fr.sim
+    honest_verdicts: dict[int, list[str]] = defaultdict(list)
+    for load in sim.loads:
+        honest_verdicts[load.serial].append(load.verdict)
+    attacked_before = {load.serial for load in sim.loads if load.cls == "honest buyer" and load.t < fr.waves[0][0]}
+    per_attacker: dict[str, Any] = {}
+    matrix: dict[str, dict[str, str]] = defaultdict(dict)
+    rows_per_request = 1000 * sim.web.rows["attacker"] / max(1, sum(a.requests for a in fr.attackers))
+    for atk in fr.attackers:
+        mine = [t for t in fr.targets if t.attacker == atk.name]
+        stats = {}
+        for role in ("untouched", "scanned", "neighbour"):
+            group = [t for t in mine if t.role == role]
+            framed = [t for t in group if "suspected-copy" in honest_verdicts.get(t.serial, [])]
+            unseen = [t for t in group if not honest_verdicts.get(t.serial)]
+            stats[role] = {"targets": len(group), "framed": len(framed), "never_scanned_by_honest": len(unseen)}
+        for technique in TECHNIQUES:
+            group = [t for t in mine if t.technique == technique]
+            if not group:
+                matrix[technique][atk.name] = "n/a"
+                continue
+            main = [t for t in group if t.role != "neighbour"]
+            side = [t for t in group if t.role == "neighbour"]
+            framed = sum("suspected-copy" in honest_verdicts.get(t.serial, []) for t in main)
+            side_framed = sum("suspected-copy" in honest_verdicts.get(t.serial, []) for t in side)
+            matrix[technique][atk.name] = f"{framed}/{len(main)}" + (f" +{side_framed}/{len(side)}" if side else "")
+        per_attacker[atk.name] = {**stats, "requests": atk.requests, "refused_429": atk.refused,
+                                  "attacker_saw": dict(atk.verdicts.most_common())}
+    return {"attackers": per_attacker, "techniques": dict(matrix),
+            "honest_loads": len(sim.loads), "honest_verdicts": verdict_mix(sim.loads),
+            "honest_refused_429": sum(sim.refused.values()), "honest_refused_first_look": sum(sim.refused_first.values()),
+            "attacker_requests": sum(a.requests for a in fr.attackers),
+            "scans_rows_added_by_attackers": sim.web.rows["attacker"],
+            "scans_rows_per_1000_attacker_requests": rows_per_request,
+            "scans_rows_added_by_honest": sim.web.rows["honest"], "scanned_before_attack": len(attacked_before),
+            "waves": [f"day {w / DAY:.2f}, {m:.0f} min" for w, m in fr.waves]}
+
+
+def table_rows(database: str) -> dict[str, int]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {n: db.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]
+                for n in ("scans", "claim_attempts", "claims", "suspicions", "reports") if n in names}
+
+
+def run_framing(args: argparse.Namespace, params: Params) -> dict[str, Any]:
+    wall = time.monotonic()
+    fp = {"targets": 2 if args.quick else 4, "waves": 3 if args.quick else 6, "intensity": 1.0,
+          "farmed": 60 if args.quick else 150, "wave_minutes": (10, 180)}
+    needed = len(ATTACKERS) * (len(TECHNIQUES) * fp["targets"] + 3) * SLOT
+    size = needed // len(Params().print_days) + 4 * SLOT
+    params = dataclasses.replace(params, run_sizes=(size, size), scale=1.0,
+                                 print_days=(-1.0, -1.0, -1.0, -1.0))
+    with tempfile.TemporaryDirectory(prefix="ocop-copy-framing-", dir=args.tmpdir) as root, \
+            time_machine.travel(START, tick=False) as traveller:
+        geo, nets, inst, web, claims, note = set_up(root, params, args.seed, traveller, args.copy_rules)
+        sim = Sim(inst, web, params, geo, nets, args.seed, claims)
+        fr = Framing(sim, fp)
+        fr.choose()
+        fr.schedule()
+        web.count_rows(inst.database)
+        sim.run(progress=not args.json)
+        res = {"scenario": "framing", "seed": args.seed, "commit": git_commit(), "copy_rules": args.copy_rules or {},
+               "claims": note, "settings": {**fp, "attackers": [a[0] for a in ATTACKERS],
+                                            "techniques": list(TECHNIQUES), "per_wave": PER_WAVE},
+               "figures": framing_figures(fr), "tables": table_rows(inst.database)}
+    res["wall_s"] = time.monotonic() - wall
+    return res
+
+
+def framing_report(res: dict[str, Any]) -> str:
+    f, st = res["figures"], res["settings"]
+    out = [f"Framing: seed {res['seed']}, app commit {res['commit']}, wall time {res['wall_s']:.0f} s",
+           f"copy rules: {json.dumps(res['copy_rules']) if res['copy_rules'] else 'the defaults'}; {res['claims']}",
+           f"{len(st['attackers'])} attackers, {st['targets']} targets per technique (half untouched, half scanned "
+           f"by their household before the attack) + an untouched neighbour (serial + 2) each; {st['waves']} waves "
+           f"({'; '.join(f['waves'])}); {st['farmed']} farmed cookies each", ""]
+    out.append(f"{'attacker':<14} {'requests':>9} {'429':>6} {'untouched framed':>17} {'scanned framed':>15} "
+               f"{'neighbours framed':>18}  what the attacker saw")
+    for name, a in f["attackers"].items():
+        out.append(f"{name:<14} {a['requests']:>9,} {a['refused_429']:>6,} "
+                   f"{a['untouched']['framed']:>8}/{a['untouched']['targets']:<8} "
+                   f"{a['scanned']['framed']:>7}/{a['scanned']['targets']:<7} "
+                   f"{a['neighbour']['framed']:>9}/{a['neighbour']['targets']:<8}  "
+                   + ", ".join(f"{v} {n}" for v, n in list(a["attacker_saw"].items())[:5]))
+    out.append("")
+    names = list(f["attackers"])
+    out.append(f"{'technique (framed targets +framed neighbours)':<46}" + "".join(f"{n:>16}" for n in names))
+    for technique, cells in f["techniques"].items():
+        out.append(f"{technique:<46}" + "".join(f"{cells.get(n, '-'):>16}" for n in names))
+    out.append("")
+    out.append(f"honest page loads: {f['honest_loads']:,} ({', '.join(f'{v} {n}' for v, n in f['honest_verdicts'].items())}); "
+               f"honest requests refused with 429: {f['honest_refused_429']} ({f['honest_refused_first_look']} first looks)")
+    out.append(f"database: {f['scans_rows_added_by_attackers']:,} scans rows from {f['attacker_requests']:,} attacker "
+               f"requests = {f['scans_rows_per_1000_attacker_requests']:.0f} rows per 1,000 attacker requests; "
+               f"tables at the end: " + ", ".join(f"{k} {v:,}" for k, v in res["tables"].items()))
+    out.append("A stamp is framed when any honest page load of it (its buyer's household, a gift recipient) showed "
+               "suspected-copy.")
+    return "\n".join(out)
+
+
 # =========================================================================== main
 
 
@@ -891,6 +1293,7 @@ def default_tmpdir() -> str | None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", choices=("market", "framing"), default="market")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=float, default=None,
                         help="world size: runs, shops, operations, livestreams (default 1.0; --quick 0.15)")
@@ -915,8 +1318,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     params = dataclasses.replace(Params(), scale=args.scale, days=args.days)
-    res = run_market(args, params)
-    print(json.dumps(res, indent=2, default=str) if args.json else market_report(res))
+    if args.scenario == "market":
+        res = run_market(args, params)
+        text = market_report(res)
+    else:
+        res = run_framing(args, params)
+        text = framing_report(res)
+    print(json.dumps(res, indent=2, default=str) if args.json else text)
     return 0
 
 
