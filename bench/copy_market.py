@@ -13,7 +13,8 @@ exactly the same shoppers; only honest shoppers' retries after a 429 depend on t
 Run from the repository root (pip install -e '.[bench]'):
     python bench/copy_market.py [--seed 1] [--scale 1.0] [--quick] [--json] [--copy-rules JSON]
     python bench/copy_market.py --scenario framing [--quick]
-    python bench/copy_market.py --trace 5          (also print the timelines of 5 copied and 5 genuine packs)
+    python bench/copy_market.py --trace 5     (also print the page loads of 5 copied serials, 5 genuine packs
+                                               shown suspected-copy and 5 other genuine packs, to check by hand)
 Default size: about 4 minutes for the market, 3 for framing, on a shared 2-core machine; --quick ~30 s each.
 The throw-away instance lives in /dev/shm when there is one (--tmpdir): an fsync per recorded scan on a shared
 disk is not what this measures and doubled the wall time.
@@ -1248,7 +1249,8 @@ def run_framing(args: argparse.Namespace, params: Params) -> dict[str, Any]:
         res = {"scenario": "framing", "seed": args.seed, "commit": git_commit(), "copy_rules": args.copy_rules or {},
                "claims": note, "settings": {**fp, "attackers": [a[0] for a in ATTACKERS],
                                             "techniques": list(TECHNIQUES), "per_wave": PER_WAVE},
-               "figures": framing_figures(fr), "tables": table_rows(inst.database)}
+               "figures": framing_figures(fr), "tables": table_rows(inst.database),
+               "runs": [r.last - r.first + 1 for r in inst.runs], "requests": web.requests}
     res["wall_s"] = time.monotonic() - wall
     return res
 
@@ -1259,7 +1261,8 @@ def framing_report(res: dict[str, Any]) -> str:
            f"copy rules: {json.dumps(res['copy_rules']) if res['copy_rules'] else 'the defaults'}; {res['claims']}",
            f"{len(st['attackers'])} attackers, {st['targets']} targets per technique (half untouched, half scanned "
            f"by their household before the attack) + an untouched neighbour (serial + 2) each; {st['waves']} waves "
-           f"({'; '.join(f['waves'])}); {st['farmed']} farmed cookies each", ""]
+           f"({'; '.join(f['waves'])}); {st['farmed']} farmed cookies each; runs of "
+           f"{', '.join(str(n) for n in res['runs'])} stamps; {res['requests']:,} requests in all", ""]
     out.append(f"{'attacker':<14} {'requests':>9} {'429':>6} {'untouched framed':>17} {'scanned framed':>15} "
                f"{'neighbours framed':>18}  what the attacker saw")
     for name, a in f["attackers"].items():
