@@ -167,9 +167,9 @@ def test_twelve_phones_at_once_are_a_warning_and_a_raised_suspicion_shows_on_the
         names.append(client.get(path(code)).get_data(as_text=True))
     assert 'data-verdict="genuine"' in names[0] and 'data-verdict="warning"' in names[-1]
     assert not any('data-verdict="suspected-copy"' in html for html in names)
-    for i in range(5):  # then, over days, households in five networks: the rules raise a suspicion
-        outcome(app, code, dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3, hours=-5 * i), household=f"h{i}",
-                net=f"n{i}")
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)
+    for hours, i in ((0, 0), (1, 1), (25, 0), (26, 1), (30, 2), (31, 3), (32, 4)):  # owners, then more households
+        outcome(app, code, start + dt.timedelta(hours=hours), household=f"h{i}", net=f"n{i}")
     page = app.test_client().get(path(code)).get_data(as_text=True)
     assert 'data-verdict="suspected-copy"' in page and "<h1>Nghi ngờ tem sao chép</h1>" in page
 
@@ -192,18 +192,36 @@ T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.timezone.utc)
 
 def test_households_from_enough_networks_make_a_copy(app, world):
     _, code = codes_of(app, world.run_a, 1)[0]
-    hours = [0, 5, 11, 20, 30]
-    names = [outcome(app, code, T0 + dt.timedelta(hours=h), household=f"h{i}", net=f"n{i}").verdict.name
-             for i, h in enumerate(hours)]
+    # two buyers who look at their packs again the next day (owners), then more households, each in its network
+    plan = [(0, "h0"), (1, "h1"), (25, "h0"), (26, "h1"), (30, "h2"), (31, "h3"), (32, "h4")]
+    names = [outcome(app, code, T0 + dt.timedelta(hours=h), household=hh, net=f"n-{hh}").verdict.name
+             for h, hh in plan]
     # the 4th household is more than usual; with the 5th, four networks besides the scanner's own: a copy
-    assert names == ["genuine", "genuine", "warning", "warning", "suspected-copy"], names
-    result = outcome(app, code, T0 + dt.timedelta(days=20), household="h0", net="n0")
+    assert names == ["genuine", "genuine", "genuine", "genuine", "warning", "warning", "suspected-copy"], names
+    result = outcome(app, code, T0 + dt.timedelta(days=20), household="h0", net="n-h0")
     assert result.verdict.name == "suspected-copy" and result.verdict.reasons[0].code == "suspected_since"
     with app.app_context():
         raised = suspicions.for_serial(get_storage(), result.claims.serial)
         assert len(raised) == 1 and raised[0]["rule"] == "households_48h" and raised[0]["networks"] == 4
         suspicions.dismiss(get_storage(), raised[0]["id"], None)
-    assert outcome(app, code, T0 + dt.timedelta(days=21), household="h0", net="n0").verdict.name == "genuine"
+    assert outcome(app, code, T0 + dt.timedelta(days=21), household="h0", net="n-h0").verdict.name == "genuine"
+
+
+def test_a_display_pack_scanned_by_many_shoppers_is_not_accused(app, world):
+    """A pack on a shop's shelf: a new household almost every day for weeks, each looking once, nobody owning
+    it. Copies are owned: some buyers come back to their pack, or try its hidden code."""
+    _, code = codes_of(app, world.run_a, 1)[0]
+    names = [outcome(app, code, T0 + dt.timedelta(hours=9 + 20 * i), household=f"shopper{i}",
+                     net=f"cell{i % 7}").verdict.name for i in range(60)]
+    assert set(names) == {"genuine"}, names
+
+
+def test_a_crowd_within_a_week_is_a_copy_even_without_owners(app, world):
+    _, code = codes_of(app, world.run_a, 1)[0]
+    rules = Rules()
+    names = [outcome(app, code, T0 + dt.timedelta(hours=6 * i), household=f"b{i}", net=f"n{i}").verdict.name
+             for i in range(rules.crowd_7d)]
+    assert "suspected-copy" not in names[:-1] and names[-1] == "suspected-copy", names
 
 
 def test_an_attacker_with_three_networks_cannot_turn_a_stamp_red(app, world):
@@ -255,12 +273,12 @@ def test_photocopied_sheet(app, world):
     run_id = new_run(app, world, 80)
     codes = codes_of(app, run_id)
     at = T0
-    # a sheet of 20 neighbouring serials, each copied and bought by two households in different networks
+    # a sheet of 20 neighbouring serials, each copied and bought by three households in different networks
     verdicts = {}
-    for k in range(2):
+    for k in range(3):
         for i, (serial, code) in enumerate(codes[10:30]):
             at += dt.timedelta(minutes=47)
-            result = outcome(app, code, at, household=f"s{serial}-{k}", net=f"net{(i * 2 + k) % 9}")
+            result = outcome(app, code, at, household=f"s{serial}-{k}", net=f"net{(i * 3 + k) % 11}")
             verdicts[serial] = result.verdict.name
     flagged = [sn for sn, name in verdicts.items() if name == "suspected-copy"]
     assert len(flagged) >= 14 and any(r.code == "sheet" for r in result.verdict.reasons), verdicts
@@ -293,18 +311,20 @@ def test_provinces_far_apart_need_the_floor_too(app, world):
     plan = [("01", "hn1"), ("96", "cm1"), ("01", "hn2"), ("96", "cm2"), ("79", "hcm")]
     names = []
     for i, (province, net) in enumerate(plan):
+        if i < 2:  # the first two buyers looked at their packs the day before too: they own packs of this serial
+            outcome(app, code, T0 - dt.timedelta(days=1, hours=-i), household=f"p{i}", net=net)
         result = outcome(app, code, T0 + dt.timedelta(hours=2 * i), household=f"p{i}", net=net)
         share(app, result.scan_id, province)
         names.append(result.verdict.name)
     # Hà Nội and Cà Mau within hours: only once four other networks saw the stamp is it called a copy
-    assert names[:4] == ["genuine", "genuine", "warning", "warning"] and names[4] == "suspected-copy"
+    assert names[:4] == ["genuine", "genuine", "warning", "warning"] and names[4] == "suspected-copy", names
     with app.app_context():
         assert suspicions.for_serial(get_storage(), result.claims.serial)[0]["rule"] in ("far_apart", "households_48h")
 
 
 def test_thresholds_are_configurable(app, world):
     _, code = codes_of(app, world.run_a, 1)[0]
-    rules = Rules(households_48h=2, floor_networks=1)
+    rules = Rules(households_48h=2, floor_networks=1, owner_households=1, crowd_7d=2)
     assert outcome(app, code, T0, household="a", net="x", rules=rules).verdict.name == "genuine"
     later = T0 + dt.timedelta(hours=1)
     assert outcome(app, code, later, household="b", net="y", rules=rules).verdict.name == "suspected-copy"
@@ -477,9 +497,9 @@ def test_a_cookie_less_flood_from_one_network_gets_429_but_known_shoppers_do_not
 
 def test_inspectors_see_a_raised_suspicion_with_its_evidence_and_may_dismiss_it(app, world, login):
     serial, code = codes_of(app, world.run_a, 1)[0]
-    now = dt.datetime.now(dt.timezone.utc)
-    for i in range(5):
-        outcome(app, code, now - dt.timedelta(hours=30 - 5 * i), household=f"h{i}", net=f"n{i}")
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=40)
+    for hours, i in ((0, 0), (1, 1), (25, 0), (26, 1), (30, 2), (31, 3), (32, 4)):  # owners, then more households
+        outcome(app, code, start + dt.timedelta(hours=hours), household=f"h{i}", net=f"n{i}")
     inspector = login("inspector")
     page = inspector.get(f"/inspect/stamps/{serial}").get_data(as_text=True)
     assert "Nghi ngờ đã ghi nhận" in page and "Nhiều hộ quét trong 48 giờ" in page and "4 mạng khác" in page

@@ -82,7 +82,8 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
         signals = copy_detection.Signals()
     else:
         signals = copy_detection.evaluate(rules, current, history,
-                                          suspicions.neighbours(storage, run["id"], claims.serial, rules, now), now)
+                                          suspicions.neighbours(storage, run["id"], claims.serial, rules, now), now,
+                                          suspicions.claimants(storage, claims.serial, rules, now))
     if signals.suspicions and evidence:
         suspicions.raise_for(storage, run, claims.serial, signals, now)
         return Verdict("suspected-copy", signals.suspicions)

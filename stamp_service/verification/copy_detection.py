@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Mapping
 
 from .geo import province_distance_km
-from .identity import epoch_of
+from .identity import epoch_of, vietnam_day
 from .verdicts import Reason, reason
 
 
@@ -30,9 +30,13 @@ class Rules:
 
     households_48h: int = 4  # distinct households scanning one stamp within 48 hours: suspected copy
     households_7d: int = 6  # ... within 7 days: suspected copy
+    owner_households: int = 2  # ... if this many households own a pack with it (came back another day, or
+    # tried its hidden code): a shop's display pack is scanned by many, owned by none
+    crowd_7d: int = 24  # households within 7 days that make a suspected copy even with no owner
     sheet_window: int = 25  # a photocopied sheet: serials within +/- this many of this one (same run) ...
-    sheet_serials: int = 4  # ... of which at least this many were each scanned by 2+ households ...
-    sheet_days: int = 7  # ... within these days, while this one also has 2+ households: suspected copy
+    sheet_serials: int = 4  # ... of which at least this many were each scanned by sheet_households ...
+    sheet_households: int = 3  # ... households or more (a family's phones on two days can look like two) ...
+    sheet_days: int = 7  # ... within these days, while this one has 2+ households: suspected copy
     far_km: int = 300  # shared provinces this far apart (province seats) ...
     far_hours: int = 12  # ... within these hours: suspected copy
     provinces_14d: int = 3  # this many shared provinces within 14 days: suspected copy
@@ -125,6 +129,15 @@ def networks(scans: Iterable[Evidence], excluding: str | None) -> int:
     return max((len(nets) for nets in per_epoch.values()), default=0)
 
 
+def _owners(scans: Iterable[Evidence], since: dt.datetime) -> set[str]:
+    """Households that scanned on two or more days (Vietnam time) since a time."""
+    days: dict[str, set[str]] = defaultdict(set)
+    for s in scans:
+        if s.at >= since:
+            days[s.household].add(vietnam_day(s.at))
+    return {h for h, seen in days.items() if len(seen) >= 2}
+
+
 def _households(scans: Iterable[Evidence], since: dt.datetime) -> set[str]:
     return {s.household for s in scans if s.at >= since}
 
@@ -138,9 +151,10 @@ def quiet(current: Evidence | None, history: list[Evidence]) -> bool:
 
 
 def evaluate(rules: Rules, current: Evidence | None, history: list[Evidence], neighbours: list[Evidence],
-             now: dt.datetime) -> Signals:
-    """Apply the rules to this scan (None when it is not evidence), the stamp's earlier evidence (history_days)
-    and the evidence of its neighbouring serials of the same run (sheet_days)."""
+             now: dt.datetime, claimants: Iterable[str] = ()) -> Signals:
+    """Apply the rules to this scan (None when it is not evidence), the stamp's earlier evidence (history_days),
+    the evidence of its neighbouring serials of the same run (sheet_days), and the households that tried the
+    stamp's hidden code (they hold a pack with this serial)."""
     own = history + ([current] if current else [])
     stock = handlers(rules, own + neighbours)
     own = [s for s in own if s.household not in stock]
@@ -155,9 +169,17 @@ def evaluate(rules: Rules, current: Evidence | None, history: list[Evidence], ne
     households_48h = _households(own, _since(now, hours=48))
     households_7d = _households(own, _since(now, days=7))
     found: list[tuple[Reason, list[Evidence]]] = []
-    if len(households_48h) >= rules.households_48h:
-        found.append((reason("households_48h", count=len(households_48h)), own))
-    elif len(households_7d) >= rules.households_7d:
+    # A pack on a shop's display is scanned by many households, each once, in the shop; copies are bought, and
+    # some buyers look at their pack again on another day or scratch its hidden code. Counting alone accuses the
+    # display, so the household rules also want owners: households that came back to this serial on another day
+    # or tried its hidden code.
+    owners = _owners(own, _since(now, days=rules.history_days)) | {stand_in.get(h, h) for h in claimants}
+    if len(owners) >= rules.owner_households:
+        if len(households_48h) >= rules.households_48h:
+            found.append((reason("households_48h", count=len(households_48h)), own))
+        elif len(households_7d) >= rules.households_7d:
+            found.append((reason("households_7d", count=len(households_7d)), own))
+    elif len(households_7d) >= rules.crowd_7d:  # more than the busiest display sees in a week, owners or not
         found.append((reason("households_7d", count=len(households_7d)), own))
 
     sheet_since = _since(now, days=rules.sheet_days)
@@ -165,14 +187,16 @@ def evaluate(rules: Rules, current: Evidence | None, history: list[Evidence], ne
     for s in near:
         if s.at >= sheet_since and s.serial != (current.serial if current else None):
             by_serial[s.serial].add(s.household)
-    crowded = sorted(sn for sn, hh in by_serial.items() if len(hh) >= 2)
+    crowded = sorted(sn for sn, hh in by_serial.items() if len(hh) >= rules.sheet_households)
     if len(crowded) >= rules.sheet_serials and len(_households(own, sheet_since)) >= 2:
         sheet = [s for s in near if s.serial in crowded and s.at >= sheet_since]
         found.append((reason("sheet", count=len(crowded)), own + sheet))
 
     shared = [s for s in own if s.province_code and s.at >= _since(now, days=14)]
     far = _far_apart(rules, shared, now)
-    if far is not None:
+    if len(owners) < rules.owner_households:
+        pass  # a display pack's shoppers include tourists, who may share their home province
+    elif far is not None:
         found.append((reason("far_apart", km=far, hours=rules.far_hours), own))
     else:
         provinces = {s.province_code for s in shared}

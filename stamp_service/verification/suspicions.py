@@ -47,6 +47,13 @@ def neighbours(storage: Storage, run_id: int, serial: int, rules: Rules, now: dt
     return [_evidence(dict(zip(columns, r))) for r in rows if r[2] != serial]
 
 
+def claimants(storage: Storage, serial: int, rules: Rules, now: dt.datetime) -> set[str]:
+    """Households that tried the stamp's hidden code (right or wrong) in the last history_days."""
+    since = scans.iso(now - dt.timedelta(days=rules.history_days))
+    rows = storage.find_since("claim_attempts", "at", since, limit=200, serial=serial)
+    return {r["household"] for r in rows if r["household"] and r["result"] != "limited"}
+
+
 def open_for(storage: Storage, serial: int) -> Row | None:
     """The stamp's open suspicion, if one was raised and not dismissed."""
     return storage.find_one("suspicions", serial=serial, status="open")
