@@ -32,14 +32,21 @@ def date(value: str | None) -> str:
     return day.strftime("%d/%m/%Y") if current_language() == "vi" else day.isoformat()
 
 
-def datetime_local(value: str | None) -> str:
-    """A stored UTC time shown in Vietnam's time (UTC+7): 23/11/2026 14:05."""
+def _vietnam(value: str | None) -> dt.datetime | str:
+    """A stored UTC time in Vietnam's time, or the text itself when it is empty or not a time."""
     if not value:
         return ""
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(VIETNAM)
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(VIETNAM)
     except ValueError:
         return value
+
+
+def datetime_local(value: str | None) -> str:
+    """A stored UTC time shown in Vietnam's time (UTC+7): 23/11/2026 14:05."""
+    moment = _vietnam(value)
+    if not isinstance(moment, dt.datetime):
+        return moment
     return moment.strftime("%d/%m/%Y %H:%M") if current_language() == "vi" else moment.strftime("%Y-%m-%d %H:%M")
 
 
@@ -47,12 +54,9 @@ def clock(value: str | None, lang: str | None = None) -> str:
     """A stored UTC time as the hour then the day in Vietnam (Asia/Ho_Chi_Minh, UTC+7 all year), the way a
     sentence says it: "lúc 14:32 03/12/2026"; "14:32 on 3 Dec 2026" in English (words, so a narrow screen
     does not break the date at a hyphen)."""
-    if not value:
-        return ""
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(VIETNAM)
-    except ValueError:
-        return value
+    moment = _vietnam(value)
+    if not isinstance(moment, dt.datetime):
+        return moment
     if (lang or current_language()) == "vi":
         return moment.strftime("%H:%M %d/%m/%Y")
     return f"{moment:%H:%M} on {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"

@@ -226,6 +226,15 @@ def phone(browser, live_server) -> Iterator[Phone]:
 # --- the test ----------------------------------------------------------------------------------------------
 
 
+def sign_in(page: Page, who: str) -> None:
+    """Sign in on the login page as a fixture user ("producer_a", "inspector") and land on the portal."""
+    page.goto("/login")
+    page.locator("#f-email").fill(f"{who}@example.vn")
+    page.locator("#f-password").fill(PASSWORD)
+    page.locator("main form").get_by_role("button", name="Đăng nhập").tap()
+    page.wait_for_url(re.compile(r"/portal/?$"))
+
+
 def batch_count(app) -> int:
     with app.app_context():
         return get_storage().count("batches")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import PASSWORD
 from print_layouts import hidden_box_rect
 from print_support import char_boxes, decode, rasterise
 from stamp_service import printing
@@ -19,7 +18,7 @@ from stamp_service.context import get_storage
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in,
 )
 
 try:
@@ -38,11 +37,7 @@ def shot(page: Page, name: str) -> None:
 
 def test_producer_prints_two_layer_stamps_on_a_phone(phone: Phone, live_server: str, app, tmp_path: Path) -> None:
     page, world = phone.page, app.world
-    page.goto("/login")
-    page.locator("#f-email").fill("producer_a@example.vn")
-    page.locator("#f-password").fill(PASSWORD)
-    page.locator("main form").get_by_role("button", name="Đăng nhập").tap()
-    expect(page).to_have_url(re.compile(r"/portal/?$"))
+    sign_in(page, "producer_a")
 
     # Issue 12 two-layer stamps from the batch page.
     page.goto(f"/portal/batches/{world.batch_a}")

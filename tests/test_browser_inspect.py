@@ -18,11 +18,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import PASSWORD
 from stamp_service.context import get_storage
 from stamp_service.stamps.serials import format_serial
 from test_browser import (  # noqa: F401 - live_server and chromium_executable are fixtures used below
-    ARTIFACTS, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Phone, browser, chromium_executable, live_server,
+    ARTIFACTS, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Phone, browser, chromium_executable, live_server, sign_in,
 )
 from test_inspection import CONFIRMED_REASON, SHOP, forge, pdf_text, shelf_jpeg, stamp_codes, url_path
 
@@ -83,11 +82,7 @@ def test_inspector_checks_a_shelf_and_flags_a_stamp_on_a_phone(browser: Browser,
     page = phone.page
     try:
         # Sign in, then "Kiểm tra" in the menu.
-        page.goto("/login")
-        page.locator("#f-email").fill("inspector@example.vn")
-        page.locator("#f-password").fill(PASSWORD)
-        page.locator("main form").get_by_role("button", name="Đăng nhập").tap()
-        expect(page).to_have_url(re.compile(r"/portal/?$"))
+        sign_in(page, "inspector")
         page.get_by_role("navigation", name="Menu chính").get_by_role("link", name="Kiểm tra", exact=True).tap()
 
         # The inspection page: the visit in progress, the photo form.

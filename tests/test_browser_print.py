@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pypdfium2
 
-from conftest import PASSWORD
 from print_support import decode, rasterise
 from stamp_service.context import get_storage
 from stamp_service.printing import available_templates
@@ -25,7 +24,7 @@ from stamp_service.stamps import issuing
 from stamp_service.stamps.serials import format_serial
 from stamp_service.stamps.signing import verify_stamp
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in,
 )
 
 try:
@@ -63,11 +62,7 @@ def test_producer_prints_stamps_on_a_phone(phone: Phone, live_server: str, app, 
     page, world = phone.page, app.world
 
     # Sign in and open batch A.
-    page.goto("/login")
-    page.locator("#f-email").fill("producer_a@example.vn")
-    page.locator("#f-password").fill(PASSWORD)
-    page.locator("main form").get_by_role("button", name="Đăng nhập").tap()
-    expect(page).to_have_url(re.compile(r"/portal/?$"))
+    sign_in(page, "producer_a")
     page.goto(f"/portal/batches/{world.batch_a}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Số lô A-001")
 

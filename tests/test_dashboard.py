@@ -10,14 +10,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import PASSWORD
 from stamp_service.context import get_storage
 from stamp_service.inspection import cases, charts, stats
 from stamp_service.registry import batches, products, recognitions
 from stamp_service.stamps.serials import format_serial
 from stamp_service.verification.verdicts import TONE, VERDICTS
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in,
 )
 
 try:
@@ -278,11 +277,7 @@ def test_roles(app, login, client):
 
 def test_dashboard_on_a_phone(phone: Phone, live_server: str, data) -> None:
     page = phone.page
-    page.goto("/login")
-    page.locator("#f-email").fill("inspector@example.vn")
-    page.locator("#f-password").fill(PASSWORD)
-    page.locator("main form").get_by_role("button", name="Đăng nhập").tap()
-    page.wait_for_url(re.compile(r"/portal/?$"))
+    sign_in(page, "inspector")
     page.goto(URL)
     expect(page.get_by_role("heading", name="Bảng theo dõi tem OCOP", level=1)).to_be_visible()
     expect(page.get_by_role("img", name=re.compile(r"^Lượt quét mỗi ngày: 30 cột"))).to_be_visible()

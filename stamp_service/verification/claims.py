@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .. import cose
@@ -26,6 +26,7 @@ from ..stamps.serials import format_serial
 from ..stamps.signing import serial_of_code
 from ..storage import Storage
 from .scans import ScanContext, iso, parse_iso
+from . import thresholds
 
 CHANNELS = ("web", "api", "sms")
 RESULTS = ("first", "already-claimed", "wrong-code")
@@ -132,14 +133,7 @@ class Limits:
     @classmethod
     def from_config(cls, values: Mapping[str, Any] | None) -> "Limits":
         """Limits from config CLAIM_LIMITS (unknown names refused, values must be positive integers)."""
-        values = dict(values or {})
-        unknown = set(values) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown CLAIM_LIMITS: {sorted(unknown)}")
-        for name, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"CLAIM_LIMITS.{name} must be a positive integer")
-        return cls(**values)
+        return thresholds.from_config(cls, values, "CLAIM_LIMITS")
 
 
 # --- the result --------------------------------------------------------------------------------------------

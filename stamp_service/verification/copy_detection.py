@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .geo import province_distance_km
 from .identity import epoch_of, vietnam_day
 from .verdicts import Reason, reason
+from . import thresholds
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,7 @@ class Rules:
     @classmethod
     def from_config(cls, values: Mapping[str, Any] | None) -> "Rules":
         """Rules from config COPY_RULES (unknown names refused, values must be positive integers)."""
-        values = dict(values or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown COPY_RULES: {sorted(unknown)}")
-        for name, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"COPY_RULES.{name} must be a positive integer")
-        return cls(**values)
+        return thresholds.from_config(cls, values, "COPY_RULES")
 
     @property
     def history_days(self) -> int:
@@ -119,14 +112,20 @@ def occasions(rules: Rules, scans: list[Evidence]) -> tuple[dict[str, str], set[
     return stand_in, {leader for leader, n in sizes.items() if n >= rules.burst_households}
 
 
-def networks(scans: Iterable[Evidence], excluding: str | None) -> int:
-    """Distinct networks among scans of households other than `excluding`, counted within each calendar month
-    (network hashes are comparable only within one) and the largest month taken."""
-    per_epoch: dict[str, set[str]] = defaultdict(set)
-    for s in scans:
-        if s.net_hash and s.household != excluding:
-            per_epoch[epoch_of(s.at)].add(s.net_hash)
-    return max((len(nets) for nets in per_epoch.values()), default=0)
+def networks(scans: Iterable[Evidence], excluding: Evidence | None) -> int:
+    """Distinct networks among scans of households other than the current scan's, leaving out the current scan's
+    network too (an attacker scanning from one of their networks must not count the others), each household
+    counting with the
+    first network it was seen on (a phone on mobile data shows up from a new /24 at every session: one
+    household must not look like several places), counted within each calendar month (network hashes are
+    comparable only within one) and the largest month taken."""
+    household = excluding.household if excluding else None
+    per_epoch: dict[str, dict[str, str]] = defaultdict(dict)
+    for s in sorted(scans, key=lambda s: s.at):
+        if s.net_hash and s.household != household:
+            per_epoch[epoch_of(s.at)].setdefault(s.household, s.net_hash)
+    own_net = excluding.net_hash if excluding else None
+    return max((len(set(first.values()) - {own_net}) for first in per_epoch.values()), default=0)
 
 
 def _owners(scans: Iterable[Evidence], since: dt.datetime) -> set[str]:
@@ -163,7 +162,8 @@ def evaluate(rules: Rules, current: Evidence | None, history: list[Evidence], ne
     # Households count once per occasion; a burst's many networks count as one (a screen seen across the country).
     own = [Evidence(s.at, s.serial, stand_in[s.household],
                     "burst" if stand_in[s.household] in burst_leaders else s.net_hash, s.province_code) for s in own]
-    me = stand_in.get(current.household) if current else None
+    me = Evidence(current.at, current.serial, stand_in.get(current.household, current.household),
+                  current.net_hash) if current else None
     signals = Signals()
 
     households_48h = _households(own, _since(now, hours=48))

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Mapping
+from . import thresholds
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,7 @@ class Limits:
     @classmethod
     def from_config(cls, values: Mapping[str, Any] | None) -> "Limits":
         """Limits from config VERIFY_LIMITS (unknown names refused, values must be positive integers)."""
-        values = dict(values or {})
-        unknown = set(values) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown VERIFY_LIMITS: {sorted(unknown)}")
-        for name, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"VERIFY_LIMITS.{name} must be a positive integer")
-        return cls(**values)
+        return thresholds.from_config(cls, values, "VERIFY_LIMITS")
 
 
 class Throttle:
