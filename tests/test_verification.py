@@ -85,6 +85,8 @@ def test_typed_serial_gives_the_same_verdict(app, world):
     serial, code = codes_of(app, world.run_a, 1)[0]
     body = check_both(app, code, "genuine", typed=format_serial(serial))
     assert body["reasons"][0]["code"] == "genuine_typed"  # a typed number is registered, not signature-checked
+    assert body["verified_by"] == "serial"
+    assert check_both(app, code, "genuine")["verified_by"] == "signature"
     typo = format_serial(serial)[:-3] + str((int(format_serial(serial)[-3]) + 1) % 10) + format_serial(serial)[-2:]
     check_both(app, code, "malformed", typed=typo)
     check_both(app, code, "malformed", typed="9 999 999-" + "0")

@@ -127,8 +127,14 @@ def document() -> dict[str, Any]:
         "security": [], "description": "Public. Records a scan. Never cached (Cache-Control: no-store).",
         "parameters": [{"name": "code", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 2000}}],
         "responses": {"200": {"description": "The verdict", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["verdict", "reasons", "scan_count", "first_scan", "stamp"], "properties": {
+            "type": "object", "required": ["verdict", "verified_by", "reasons", "scan_count", "first_scan", "stamp"],
+            "properties": {
                 "verdict": {"enum": list(VERDICTS)},
+                "verified_by": {"enum": ["signature", "serial", None], "description":
+                                "signature: the QR text's signature was checked. serial: a typed serial was "
+                                "found in our records, which proves only that the number exists (anyone can copy "
+                                "it off a pack): show such a 'genuine' as registered, not as signature-checked. "
+                                "null when the code names no stamp of ours."},
                 "reasons": {"type": "array", "items": {"type": "object", "properties": {
                     "code": {"type": "string"}, "message": {"type": "string"}}}},
                 "scan_id": {"type": "integer"}, "scan_count": {"type": "integer"},

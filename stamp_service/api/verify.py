@@ -36,7 +36,8 @@ def outcome_json(o: Outcome) -> dict:
                 "stars": o.recognition["stars"], "valid_until": o.recognition["valid_until"],
                 "status": o.standing.status if o.standing else None},
         }
-    return {"verdict": o.verdict.name, "reasons": [r.as_dict() for r in o.verdict.reasons], "scan_id": o.scan_id,
+    return {"verdict": o.verdict.name, "verified_by": o.verified_by if o.claims is not None else None,
+            "reasons": [r.as_dict() for r in o.verdict.reasons], "scan_id": o.scan_id,
             "scan_count": o.scan_count, "first_scan": o.first_scan, "stamp": stamp, "claim": claim_json(o.claim)}
 
 

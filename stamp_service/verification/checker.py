@@ -44,6 +44,7 @@ class Outcome:
     scan_id: int | None = None
     claim: Row | None = None  # the first check of the stamp's hidden code, if it has one and it was claimed
     household: str | None = None  # who this scan counted for (a fresh browser may join a household here)
+    verified_by: str | None = None  # "signature" (a QR text) or "serial" (a typed number: registered, not signed)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -137,6 +138,7 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
     outcome = Outcome(Verdict("malformed"))
     text = (code or "").strip()
     signed = looks_like_qr_text(text)  # a QR text carries a signature; a typed serial does not
+    outcome.verified_by = "signature" if signed else "serial"
     try:
         if signed:
             stamp = verify_stamp(text, keys)
