@@ -15,4 +15,12 @@ def serve(app: Flask, host: str, port: int, *, threads: int = DEFAULT_THREADS) -
     # waitress warns on every request that waits for a free thread; under load that floods the log.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     waitress_serve(app, host=host, port=port, threads=threads, ident="ocop-stamp",
-                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 64 * 1024)
+                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 64 * 1024,
+                   **proxy_options(app))
+
+
+def proxy_options(app: Flask) -> dict[str, bool]:
+    """waitress drops X-Forwarded-* unless told otherwise; behind PROXY_COUNT proxies the app's ProxyFix must see
+    them (it trusts exactly that many hops), so waitress passes them on. With no proxy they stay dropped, so a
+    client cannot choose its own address."""
+    return {"clear_untrusted_proxy_headers": not app.config["PROXY_COUNT"]}
