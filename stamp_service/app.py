@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import errors, filters
+from . import errors, filters, settings_check
 from .auth import access
 from .config import instance_path, load_config
 from .context import close_storage
@@ -23,6 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("stamp_service", instance_path=str(instance_path()), instance_relative_config=True)
     Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     load_config(app, test_config)
+    settings_check.check(app.config)  # a wrong setting stops start-up with its name, before anything is served
 
     # Migrations run at every start, so an upgrade needs no separate step.
     Storage(app.config["DATABASE"], migrate=True).close()

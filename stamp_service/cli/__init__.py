@@ -287,7 +287,19 @@ from . import stamps  # noqa: E402,F401  (registers the stamp commands on cli)
 
 
 def main() -> Any:
-    """Console-script entry point."""
-    return cli(prog_name="ocop-stamp")
+    """Console-script entry point: a setting the service cannot start with is one clear line, not a traceback."""
+    from ..settings_check import SettingsError
+
+    try:
+        return cli(prog_name="ocop-stamp", standalone_mode=False)
+    except SettingsError as exc:
+        click.echo(f"Error: configuration: {exc}", err=True)
+        raise SystemExit(2) from None
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        raise SystemExit(1) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 
 from .catalog import CATALOG
 
@@ -19,7 +19,8 @@ def negotiate_language() -> str:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+    default = current_app.config.get("DEFAULT_LANGUAGE", DEFAULT_LANGUAGE)
+    return request.accept_languages.best_match(LANGUAGES, default=default) or default
 
 
 def current_language() -> str:
