@@ -222,6 +222,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "error.http_500": ("Đã có lỗi phía máy chủ. Vui lòng thử lại sau.", "Something went wrong on our side. Please try again later."),
     # issuing
     "error.run_count": ("Số tem phải từ 1 đến {max}.", "The number of stamps must be 1 to {max}."),
+    "error.daily_quota": ("Hạn mức phải là số nguyên từ 0 đến {max}.", "The quota must be a whole number from 0 to {max}."),
     "error.serial_outside_run": ("Số sê-ri phải nằm trong đợt phát hành ({first}–{last}).",
                                  "The serial must be inside the run ({first}-{last})."),
     "error.range_order": ("Số sê-ri cuối phải lớn hơn hoặc bằng số đầu.", "The last serial must not be before the first."),
@@ -229,6 +230,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "issue.certificate_not_valid": ("Sản phẩm không có giấy chứng nhận OCOP còn hiệu lực (trạng thái: {status}): không thể phát hành tem.",
                                     "The product has no valid OCOP certificate (status: {status}): no stamps can be issued."),
     "issue.serials_exhausted": ("Đã hết số sê-ri.", "No serial numbers are left."),
+    "issue.over_batch_quantity": ("Lô có {quantity} sản phẩm nên chỉ được phát hành tối đa {allowed} tem (gồm {margin}% in dư); đã phát hành {issued}, còn được {left} tem.",
+                                  "The batch has {quantity} units, so at most {allowed} stamps may be issued for it ({margin}% overprint included); {issued} are issued, {left} are left."),
+    "issue.daily_quota": ("Đã vượt hạn mức phát hành {quota} tem mỗi ngày của chủ thể: đã phát hành {issued} tem trong 24 giờ qua, còn được {left} tem. Liên hệ quản trị viên nếu cần nâng hạn mức.",
+                          "This exceeds the producer's quota of {quota} stamps a day: {issued} were issued in the last 24 hours, {left} are left. Ask an administrator to raise the quota if needed."),
     "issue.too_large": ("Tem sẽ cần mã QR phiên bản {version} với tên miền {host}: hãy rút ngắn PUBLIC_HOST.",
                         "Stamps would need QR version {version} with host {host}: shorten PUBLIC_HOST."),
     "issue.already_recalled": ("Lô đã bị thu hồi trước đó.", "The batch was already recalled."),
