@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from stamp_service import create_app
 from stamp_service.cli import cli
 from stamp_service.context import get_storage
 from stamp_service.registry import batches
@@ -56,6 +57,8 @@ def test_the_overprint_margin_is_configurable_and_summed_over_runs(app, world):
     assert limits_from({"OVERPRINT_MARGIN": 0.25, "DAILY_STAMP_QUOTA": 5}) == Limits(0.25, 5)
     with pytest.raises(ValueError):
         limits_from({"OVERPRINT_MARGIN": "10%"})
+    with pytest.raises(ValueError):  # a wrong setting stops start-up, not the first run
+        create_app({"TESTING": True, "DAILY_STAMP_QUOTA": -1, "KEY_PASSPHRASE": "x", "DATABASE": ":memory:"})
 
 
 def test_a_producer_has_a_daily_quota_admins_do_not(app, world, client):
