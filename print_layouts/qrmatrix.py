@@ -133,10 +133,13 @@ def _segment_bits(mode: str, data: str, version: int) -> str:
 
 
 def segment(text: str) -> list[tuple[str, str]]:
-    """Split a stamp text as the service does: alphanumeric ``HTTPS://HOST/S/`` then numeric digits."""
+    """Split a stamp text: ``HTTPS://HOST/S/`` (alphanumeric, or bytes for a host like ``TEM_OCOP.VN``) then digits."""
     head, sep, digits = text.rpartition("/")
-    if sep and digits.isascii() and digits.isdigit() and all(c in _ALNUM for c in head + sep):
-        return [("alnum", head + sep), ("numeric", digits)]
+    if sep and digits.isascii() and digits.isdigit():
+        # The digits stay numeric even when the head needs bytes: that is what keeps such a stamp at version 8.
+        # The issuer sizes stamps with this same function (stamp_service/stamps/qr.py), so both always agree.
+        mode = "alnum" if all(c in _ALNUM for c in head + sep) else "byte"
+        return [(mode, head + sep), ("numeric", digits)]
     if text and all(c in _ALNUM for c in text):
         return [("alnum", text)]
     return [("byte", text)]

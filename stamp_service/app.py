@@ -12,6 +12,7 @@ from . import errors, filters, settings_check
 from .auth import access
 from .config import instance_path, load_config
 from .context import close_storage
+from .stamps.quotas import limits_from
 from .storage import Storage
 from .verification.claims import Limits as ClaimLimits
 from .verification.copy_detection import Rules
@@ -46,6 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Rules.from_config(app.config["COPY_RULES"])  # a wrong threshold stops start-up, not the first scan
     Limits.from_config(app.config["VERIFY_LIMITS"])
     ClaimLimits.from_config(app.config["CLAIM_LIMITS"])  # likewise a wrong guessing limit
+    limits_from(app.config)  # and a wrong overprint margin or daily stamp quota
     if app.config["PROXY_COUNT"]:
         # Behind a reverse proxy the client's network is in X-Forwarded-For; trust only our own proxies.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_COUNT"]), x_proto=1)  # type: ignore[method-assign]

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "COPY_RULES": {},  # copy-detection thresholds that differ from the defaults (docs/copy-detection.md)
     "VERIFY_LIMITS": {},  # per-network and per-device limits on public verifications (docs/copy-detection.md)
     "CLAIM_LIMITS": {},  # hidden-code guessing limits that differ from the defaults (docs/configuration.md)
+    "OVERPRINT_MARGIN": 0.10,  # a batch's runs may hold its quantity plus this fraction (spoilt and test labels)
+    "DAILY_STAMP_QUOTA": 200_000,  # stamps one producer may issue in 24 hours (admins: `ocop-stamp quota`)
     "PROXY_COUNT": 0,  # reverse proxies in front of us whose X-Forwarded-For is trusted
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

@@ -70,7 +70,7 @@ def build_world(app) -> World:
                                         "issuing_body": "UBND tỉnh Quảng Ninh", "decision_number": "1/QĐ-UBND",
                                         "decision_date": (today - dt.timedelta(days=100)).isoformat()})
         ba = batches.create(s, {"product_id": prod_a["id"], "lot": "A-001", "production_date": today.isoformat(),
-                                "quantity": 100})
+                                "quantity": 2_000_000})
         bb = batches.create(s, {"product_id": prod_b["id"], "lot": "B-001", "production_date": today.isoformat(),
                                 "quantity": 50})
         run_a = issuing.issue_run(s, keystore(app), ba["id"], 20, issuer="VN", host=app.config["PUBLIC_HOST"])

@@ -128,8 +128,8 @@ def test_dashboard_numbers(app, world, data):
 
     # Cases: every status counted, dismissed ones are not open.
     before = data["cases_before"]
-    assert d["cases"]["by_status"] == {"suspected": before["suspected"] + 1, "confirmed": before["confirmed"] + 1,
-                                       "dismissed": before["dismissed"] + 1}
+    assert d["cases"]["by_status"] == {"suspected": before["suspected"] + 1, "pending": before["pending"],
+                                       "confirmed": before["confirmed"] + 1, "dismissed": before["dismissed"] + 1}
     assert d["cases"]["open"] == before["suspected"] + before["confirmed"] + 2
 
 

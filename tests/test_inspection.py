@@ -440,9 +440,28 @@ def test_confirmed_batch_case_flags_every_stamp_of_the_batch(app, world, login) 
                                                "title": "Cả lô A-001 bị làm giả"})
     assert opened.status_code == 302
     case_url = opened.headers["Location"]
-    assert inspector.post(case_url, {"status": "confirmed"}).status_code == 302
     case_id = int(case_url.rsplit("/", 1)[1])
     api = app.test_client()
+    # Four eyes: one inspector's confirmation leaves a batch-wide case pending, and every stamp as it was.
+    assert inspector.post(case_url, {"status": "confirmed"}).status_code == 302
+    page = text_of(inspector.get(case_url))
+    assert "Chờ xác nhận lần hai" in page and "Đang chờ xác nhận lần hai" in page
+    text = stamp_codes(app, world.run_a)[0][1]
+    assert api.get("/api/v1/verify", query_string={"code": text}).get_json()["verdict"] == "genuine"
+    inspector.post(case_url, {"status": "confirmed", "notes": "again"})  # the same inspector cannot be the second
+    assert "cần quản trị viên hoặc một kiểm tra viên khác" in text_of(inspector.get(case_url))
+    with app.app_context():
+        assert get_storage().get("cases", case_id)["status"] == "pending"
+    other = second_inspector(app)
+    assert other.post(case_url, {"status": "confirmed"}).status_code == 302
+    page = text_of(other.get(case_url))
+    assert "Đã xác nhận hàng giả" in page and "inspector2@example.vn" in page and "Lịch sử hồ sơ" in page
+    with app.app_context():
+        history = [(e["action"], e["status"], e["user_id"]) for e in
+                   get_storage().find("case_events", case_id=case_id, order_by="id")]
+        second = get_storage().find_one("users", email="inspector2@example.vn")["id"]
+    assert history == [("opened", "suspected", world.users["inspector"]), ("status", "pending", world.users["inspector"]),
+                       ("status", "confirmed", second)]
     for serial, text in stamp_codes(app, world.run_a):
         body = api.get("/api/v1/verify", query_string={"code": text}).get_json()
         assert body["verdict"] == "suspected-copy", (serial, body)
@@ -675,7 +694,20 @@ def test_api_cases_create_list_get_patch(app, world, api, shopper) -> None:
     assert batch.status_code == 201 and batch.get_json()["status"] == "suspected"
     ids = {name: r.get_json()["id"] for name, r in (("stamp", stamp), ("range", ranged), ("batch", batch))}
 
-    # The range is confirmed at once: stamps 5-8 of the run are flagged, 4 and 9 not.
+    # A range one inspector confirms waits for a second person: its stamps stay genuine until then.
+    assert ranged.get_json()["status"] == "pending"
+    assert public_verdict(app, pairs[5][1])[0] == "genuine"
+    again = call("PATCH", f"/api/v1/cases/{ids['range']}", json={"status": "confirmed"})
+    assert again.status_code == 400 and "status" in again.get_json()["fields"], again.get_json()
+    assert call("POST", "/api/v1/cases", json={"kind": "batch", "batch_id": world.batch_a, "title": "x",
+                                               "status": "pending"}).status_code == 400  # not chosen, only reached
+    by_admin = api("admin")("PATCH", f"/api/v1/cases/{ids['range']}", json={"status": "confirmed"})
+    assert by_admin.status_code == 200 and by_admin.get_json()["status"] == "confirmed"
+    history = call("GET", f"/api/v1/cases/{ids['range']}").get_json()["history"]
+    assert [(e["action"], e["status"], e["user_email"]) for e in history] == [
+        ("opened", "pending", "inspector@example.vn"), ("status", "confirmed", "admin@example.vn")]
+
+    # Now stamps 5-8 of the run are flagged, 4 and 9 not.
     for serial, text in pairs[3:9]:
         verdict, reasons = public_verdict(app, text)
         if first + 4 <= serial <= first + 7:

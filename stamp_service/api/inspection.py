@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from ..auth.access import roles
 from ..context import get_storage
 from ..i18n import Message
-from ..inspection import cases, history
+from ..inspection import case_history, cases, history
 from ..inspection.decode import decode_image
 from ..registry.fields import Invalid, ValidationError
 from ..registry.records import require
@@ -68,7 +68,7 @@ def stamp_history() -> Response:
 @bp.route("/cases", methods=["GET"])
 @roles(*STAFF)
 def case_list() -> Response:
-    """Cases, newest first (?status=suspected|confirmed|dismissed)."""
+    """Cases, newest first (?status=suspected|pending|confirmed|dismissed)."""
     status = request.args.get("status")
     if status is not None and status not in cases.STATUSES:
         raise ValidationError.single("status", "error.choice")
@@ -80,24 +80,27 @@ def case_list() -> Response:
 @roles(*STAFF)
 def case_create() -> tuple[Response, int, dict[str, str]]:
     """Open a case: {"kind": "stamp", "serial": ...} | {"kind": "range", "run_id", "serial_from", "serial_to"} |
-    {"kind": "batch", "batch_id"}, with "title", optional "status" and "notes"."""
-    case = cases.create(get_storage(), json_object(), user_id=g.identity.user_id, strict=True)
+    {"kind": "batch", "batch_id"}, with "title", optional "status" and "notes"; a range or batch an inspector
+    opens as confirmed is "pending" until an admin or another inspector confirms it."""
+    case = cases.create(get_storage(), json_object(), user_id=g.identity.user_id, role=g.identity.role, strict=True)
     return jsonify(case), 201, {"Location": url_for("api.case_get", case_id=case["id"])}
 
 
 @bp.route("/cases/<int:case_id>", methods=["GET"])
 @roles(*STAFF)
 def case_get(case_id: int) -> Response:
-    """One case with its photos."""
+    """One case with its photos and its history (who opened, confirmed, dismissed or edited it, and when)."""
     storage = get_storage()
     case = require(storage, "cases", case_id, "case")
-    return jsonify({**case, "photos": [p["file"] for p in storage.find("case_photos", case_id=case_id)]})
+    return jsonify({**case, "photos": [p["file"] for p in storage.find("case_photos", case_id=case_id)],
+                    "history": case_history.events(storage, case_id)})
 
 
 @bp.route("/cases/<int:case_id>", methods=["PATCH"])
 @roles(*STAFF)
 def case_update(case_id: int) -> Response:
-    """Change a case's status, title or notes."""
+    """Change a case's status, title or notes (confirming a range or batch takes an admin or a second inspector)."""
     storage = get_storage()
     require(storage, "cases", case_id, "case")
-    return jsonify(cases.update(storage, case_id, json_object(), strict=True))
+    return jsonify(cases.update(storage, case_id, json_object(), user_id=g.identity.user_id, role=g.identity.role,
+                                strict=True))

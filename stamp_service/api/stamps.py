@@ -12,6 +12,7 @@ from ..registry import batches
 from ..registry.fields import Field, Schema
 from ..signing_keys import keystore
 from ..stamps import issuing
+from ..stamps.quotas import limits_from
 from . import bp
 from .body import json_object
 
@@ -38,7 +39,7 @@ def run_create(batch_id: int) -> tuple[Response, int, dict[str, str]]:
     run = issuing.issue_run(storage, keystore(), batch_id, body.get("count"), active=flags.get("active") is not False,
                             issuer=current_app.config["ISSUER"], host=current_app.config["PUBLIC_HOST"],
                             user_id=g.identity.user_id, producer_id=g.identity.scope,
-                            hidden_code=flags.get("hidden_code") is True)
+                            hidden_code=flags.get("hidden_code") is True, limits=limits_from(current_app.config))
     run = issuing.get_run(storage, run["id"])
     return jsonify(run), 201, {"Location": url_for("api.run_get", run_id=run["id"])}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from ..registry import places
 from ..registry.fields import ValidationError
 from ..registry.records import NotFound
 from ..signing_keys import keystore
-from ..stamps import code_list, issuing
+from ..stamps import code_list, issuing, quotas
 from ..stamps.errors import StampError
 from ..stamps.signing import verify_stamp
 from . import _app, _fail, _print_rows, _validation_text, cli
@@ -117,7 +118,7 @@ def issue(ctx: click.Context, batch_id: int, count: int, inactive: bool, hidden_
         try:
             run = issuing.issue_run(get_storage(), keystore(app), batch_id, count, active=not inactive,
                                     issuer=app.config["ISSUER"], host=app.config["PUBLIC_HOST"],
-                                    hidden_code=hidden_code)
+                                    hidden_code=hidden_code, limits=quotas.limits_from(app.config))
         except NotFound:
             _fail(f"no batch {batch_id}")
         except ValidationError as exc:
@@ -130,6 +131,31 @@ def issue(ctx: click.Context, batch_id: int, count: int, inactive: bool, hidden_
     else:
         click.echo(f"Run {run['id']}: serials {run['first_serial']}-{run['last_serial']} ({run['count']} stamps, "
                    f"{run['initial_state']}{', with hidden codes' if run['hidden_code'] else ''}) for batch {batch_id}")
+
+
+@cli.command()
+@click.argument("producer_id", type=int)
+@click.argument("stamps_per_day", required=False, type=click.IntRange(0, quotas.MAX_DAILY_QUOTA))
+@click.option("--default", "use_default", is_flag=True, help="Clear the override: DAILY_STAMP_QUOTA applies again.")
+@click.pass_context
+def quota(ctx: click.Context, producer_id: int, stamps_per_day: int | None, use_default: bool) -> None:
+    """Show a producer's daily stamp quota, or set it (an admin's override of DAILY_STAMP_QUOTA)."""
+    app = _app(ctx)
+    default = quotas.limits_from(app.config).daily_quota
+    with app.app_context():
+        storage = get_storage()
+        if stamps_per_day is not None or use_default:
+            if stamps_per_day is not None and use_default:
+                _fail("give STAMPS_PER_DAY or --default, not both")
+            try:
+                quotas.set_quota(storage, producer_id, None if use_default else stamps_per_day)
+            except ValidationError as exc:
+                _fail(_validation_text(exc) if storage.get("producers", producer_id) else f"no producer {producer_id}")
+        elif storage.get("producers", producer_id) is None:
+            _fail(f"no producer {producer_id}")
+        now = dt.datetime.now(dt.timezone.utc)
+        click.echo(f"Producer {producer_id}: {quotas.producer_quota(storage, producer_id, default):,} stamps a day, "
+                   f"{quotas.issued_today(storage, producer_id, now):,} issued in the last 24 hours")
 
 
 @cli.command()

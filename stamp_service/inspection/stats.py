@@ -24,7 +24,7 @@ BAD = tuple(v for v in VERDICTS if TONE[v] == "bad")  # includes suspected-copy
 TOP_STAMPS = 10  # rows of the "most suspicious stamps" table
 TOP_PRODUCTS = 10  # products whose provinces are shown
 RECENT_REPORTS = 10
-OPEN_CASE_STATUSES = ("suspected", "confirmed")  # a dismissed case is closed
+OPEN_CASE_STATUSES = ("suspected", "pending", "confirmed")  # a dismissed case is closed
 
 
 def window(today: dt.date, days: int) -> list[dt.date]:

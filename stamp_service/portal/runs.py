@@ -18,6 +18,7 @@ from ..signing_keys import keystore
 from ..stamps import code_list, issuing
 from ..stamps.errors import StampError
 from ..stamps.serials import parse_serial_or_number
+from ..stamps.quotas import limits_from
 from . import bp
 
 PREVIEW_DPI = 60
@@ -38,7 +39,8 @@ def run_new(batch_id: int):
         run = issuing.issue_run(storage, keystore(), batch_id, int(count) if count.isdigit() else count,
                                 active=not request.form.get("inactive"), issuer=current_app.config["ISSUER"],
                                 host=current_app.config["PUBLIC_HOST"], user_id=g.identity.user_id,
-                                producer_id=g.identity.scope, hidden_code=bool(request.form.get("hidden_code")))
+                                producer_id=g.identity.scope, hidden_code=bool(request.form.get("hidden_code")),
+                                limits=limits_from(current_app.config))
     except ValidationError as exc:
         flash(" ".join([exc.message.render(), *exc.render().values()]), "error")
         return redirect(url_for("portal.batch_detail", batch_id=batch_id))

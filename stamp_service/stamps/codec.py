@@ -13,7 +13,6 @@ from .errors import MalformedStamp
 SHORT_PATH = "S"
 MAX_DIGITS = 400  # a version-8 QR holds at most ~360 digits: anything longer is not our stamp
 _URL = re.compile(r"^(?:HTTPS?://([^/\s]+))?/?S/([0-9]+)/?$", re.IGNORECASE | re.ASCII)
-_ALNUM = re.compile(r"^[0-9A-Z $%*+\-./:]*$")  # the QR alphanumeric character set
 
 
 def bytes_to_digits(data: bytes) -> str:
@@ -51,12 +50,3 @@ def parse_stamp_url(text: str) -> tuple[str | None, bytes]:
         raise MalformedStamp("not a stamp address of ours")
     host, digits = match.groups()
     return (host.lower() if host else None), digits_to_bytes(digits)
-
-
-def qr_segments(text: str) -> list[tuple[str, str]]:
-    """The stamp URL split for the QR encoder: ("alnum", "HTTPS://HOST/S/") then ("numeric", digits)."""
-    head, sep, digits = text.rpartition("/")
-    if sep and digits.isascii() and digits.isdigit():
-        mode = "alnum" if _ALNUM.match(head + sep) else "byte"  # a host with '_' or lower case needs byte mode
-        return [(mode, head + sep), ("numeric", digits)]
-    return [("byte", text)]

@@ -16,6 +16,7 @@ from ..storage import Storage
 from .claims import MAX_ID, StampClaims
 from .hidden import hidden_code as derive_hidden_code, run_secret
 from .qr import MAX_VERSION, qr_version
+from .quotas import Limits, check_batch, check_daily
 from .signing import sign_stamp
 
 MAX_RUN = 1_000_000
@@ -44,10 +45,11 @@ def run_claims(run: Row, serial: int) -> StampClaims:
 
 def issue_run(
     storage: Storage, store: KeyStore, batch_id: int, count: Any, *, issuer: str, host: str, active: bool = True,
-    user_id: int | None = None, producer_id: int | None = None, hidden_code: bool = False,
+    user_id: int | None = None, producer_id: int | None = None, hidden_code: bool = False, limits: Limits = Limits(),
 ) -> Row:
     """Allocate `count` serials for a batch (with hidden_code, two-layer stamps: each also has a scratch-off
-    code); refuses a recalled batch or a product without a valid certificate."""
+    code); refuses a recalled batch, a product without a valid certificate, more stamps than the batch's quantity
+    plus the overprint margin and, for a producer's own request (producer_id given), more than its daily quota."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RUN:
         raise ValidationError.single("count", "error.run_count", max=MAX_RUN)
     if not isinstance(hidden_code, bool):
@@ -70,6 +72,10 @@ def issue_run(
         "certificate_valid_until": rec["valid_until"], "created_by": user_id, "hidden_code": int(hidden_code),
     }
     with storage.transaction():  # BEGIN IMMEDIATE: concurrent runs queue here, so ranges never overlap
+        # Counted inside the transaction, so parallel requests cannot each pass on the same remainder.
+        check_batch(storage, batch, count, limits.overprint_margin)
+        if producer_id is not None:  # admins and the command line are exempt: they also set the quotas
+            check_daily(storage, producer_id, count, limits.daily_quota, issued_at)
         first = (storage.max_value("runs", "last_serial") or 0) + 1
         last = first + count - 1
         if last > MAX_ID:

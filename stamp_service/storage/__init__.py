@@ -189,6 +189,21 @@ class Storage:
         rows = self.db.execute(f"SELECT {key}, count(*) FROM {table}{clause} GROUP BY {key} ORDER BY {key}", params)
         return {k: n for k, n in rows.fetchall()}
 
+    def sum_span(self, table: str, low: str, high: str, *, since_column: str | None = None, since: str | None = None,
+                 **where: Any) -> int:
+        """The sum of high - low + 1 over matching rows (e.g. stamps in runs), optionally since a time."""
+        allowed = _table(table)
+        if not {low, high} <= allowed or (since_column is not None and since_column not in allowed):
+            raise ValueError("unknown column")
+        clause, params = _where(table, where)
+        if since_column is not None:
+            clause += (" AND " if clause else " WHERE ") + f"{since_column} >= ?"
+            params.append(since)
+        if not _in_range(params):
+            return 0
+        sql = f"SELECT coalesce(sum({high} - {low} + 1), 0) FROM {table}{clause}"
+        return self.db.execute(sql, params).fetchone()[0]
+
     def max_value(self, table: str, column: str) -> Any:
         """The largest value of a column (None for an empty table)."""
         if column not in _table(table):

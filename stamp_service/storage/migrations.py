@@ -330,11 +330,58 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "0008_quotas_four_eyes",
+        [
+            # An admin's override of the daily stamp quota for one producer (NULL: DAILY_STAMP_QUOTA applies).
+            "ALTER TABLE producers ADD COLUMN daily_quota INTEGER CHECK (daily_quota IS NULL OR daily_quota >= 0)",
+            # Issuing counts stamps per producer per day: runs by time, then by batch.
+            "CREATE INDEX runs_issued_at ON runs (issued_at)",
+            # A batch- or range-wide case confirmed by one inspector waits ('pending') for a second inspector or an
+            # admin. SQLite cannot alter a CHECK: rebuild the table (migrate() runs with foreign keys off).
+            f"""CREATE TABLE cases_new (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('stamp', 'range', 'batch')),
+                run_id INTEGER REFERENCES runs (id),
+                serial_from INTEGER,
+                serial_to INTEGER,
+                batch_id INTEGER NOT NULL REFERENCES batches (id),
+                status TEXT NOT NULL DEFAULT 'suspected'
+                    CHECK (status IN ('suspected', 'pending', 'confirmed', 'dismissed')),
+                title TEXT NOT NULL,
+                notes TEXT,
+                created_by INTEGER REFERENCES users (id),
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                updated_at TEXT NOT NULL DEFAULT {NOW},
+                CHECK ((kind = 'batch') = (serial_from IS NULL))
+            )""",
+            "INSERT INTO cases_new SELECT id, kind, run_id, serial_from, serial_to, batch_id, status, title, notes,"
+            " created_by, created_at, updated_at FROM cases",
+            "DROP TABLE cases",
+            "ALTER TABLE cases_new RENAME TO cases",
+            "CREATE INDEX cases_batch ON cases (batch_id)",
+            "CREATE INDEX cases_serials ON cases (serial_from, serial_to)",
+            # Who did what to a case, in order: opened, status changes (with the second confirmation), edits.
+            f"""CREATE TABLE case_events (
+                id INTEGER PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases (id),
+                at TEXT NOT NULL DEFAULT {NOW},
+                user_id INTEGER REFERENCES users (id),
+                action TEXT NOT NULL,
+                status TEXT
+            )""",
+            "CREATE INDEX case_events_case ON case_events (case_id, id)",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
     "producers": frozenset(
-        "id name type id_type id_value address commune_code province_code phone email created_at updated_at".split()
+        "id name type id_type id_value address commune_code province_code phone email created_at updated_at"
+        " daily_quota".split()
     ),
     "products": frozenset(
         "id producer_id name product_group gtin description image created_at updated_at".split()
@@ -365,6 +412,7 @@ TABLES: dict[str, frozenset[str]] = {
     "cases": frozenset("id kind run_id serial_from serial_to batch_id status title notes created_by created_at"
                        " updated_at".split()),
     "case_photos": frozenset("id case_id file created_at".split()),
+    "case_events": frozenset("id case_id at user_id action status".split()),
     "visits": frozenset("id inspector_id shop address province_code notes started_at closed_at".split()),
     "visit_checks": frozenset("id visit_id at code serial verdict reasons photo note".split()),
 }
