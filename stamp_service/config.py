@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "COPY_RULES": {},  # copy-detection thresholds that differ from the defaults (docs/copy-detection.md)
     "VERIFY_LIMITS": {},  # per-network and per-device limits on public verifications (docs/copy-detection.md)
     "CLAIM_LIMITS": {},  # hidden-code guessing limits that differ from the defaults (docs/configuration.md)
+    "LOGIN_LIMITS": {},  # sign-in throttle and password-check pool settings that differ from the defaults
     "PROXY_COUNT": 0,  # reverse proxies in front of us whose X-Forwarded-For is trusted
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
