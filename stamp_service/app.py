@@ -10,6 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import errors, filters, settings_check
 from .auth import access
+from .auth.hashing import PasswordChecker
+from .auth.throttle import Limits as LoginLimits
 from .config import instance_path, load_config
 from .context import close_storage
 from .stamps.quotas import limits_from
@@ -48,6 +50,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Limits.from_config(app.config["VERIFY_LIMITS"])
     ClaimLimits.from_config(app.config["CLAIM_LIMITS"])  # likewise a wrong guessing limit
     limits_from(app.config)  # and a wrong overprint margin or daily stamp quota
+    login_limits = LoginLimits.from_config(app.config["LOGIN_LIMITS"])
+    app.extensions["password_checker"] = PasswordChecker(login_limits.hash_workers, login_limits.hash_queue)
     if app.config["PROXY_COUNT"]:
         # Behind a reverse proxy the client's network is in X-Forwarded-For; trust only our own proxies.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_COUNT"]), x_proto=1)  # type: ignore[method-assign]

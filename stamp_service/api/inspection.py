@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
-from ..auth.access import roles
+from ..auth.access import needs_scope, roles
 from ..context import get_storage
 from ..i18n import Message
 from ..inspection import case_history, cases, history
@@ -32,6 +32,7 @@ def _check(code: str) -> checker.Outcome:
 
 @bp.route("/decode", methods=["POST"])
 @roles(*STAFF)
+@needs_scope("inspect")
 def decode() -> Response:
     """Every QR code in a photo (multipart field "image"), each with its verdict: {"codes": [...]}."""
     upload = request.files.get("image")
@@ -54,6 +55,7 @@ def _serial_of(code: str) -> int:
 
 @bp.route("/stamps/history")
 @roles(*STAFF)
+@needs_scope("inspect")
 def stamp_history() -> Response:
     """A stamp's full detail with {"scans": [...]}: ?code=<QR text or serial>."""
     code = request.args.get("code", "")
@@ -67,6 +69,7 @@ def stamp_history() -> Response:
 
 @bp.route("/cases", methods=["GET"])
 @roles(*STAFF)
+@needs_scope("inspect")
 def case_list() -> Response:
     """Cases, newest first (?status=suspected|pending|confirmed|dismissed)."""
     status = request.args.get("status")
@@ -78,6 +81,7 @@ def case_list() -> Response:
 
 @bp.route("/cases", methods=["POST"])
 @roles(*STAFF)
+@needs_scope("inspect")
 def case_create() -> tuple[Response, int, dict[str, str]]:
     """Open a case: {"kind": "stamp", "serial": ...} | {"kind": "range", "run_id", "serial_from", "serial_to"} |
     {"kind": "batch", "batch_id"}, with "title", optional "status" and "notes"; a range or batch an inspector
@@ -88,6 +92,7 @@ def case_create() -> tuple[Response, int, dict[str, str]]:
 
 @bp.route("/cases/<int:case_id>", methods=["GET"])
 @roles(*STAFF)
+@needs_scope("inspect")
 def case_get(case_id: int) -> Response:
     """One case with its photos and its history (who opened, confirmed, dismissed or edited it, and when)."""
     storage = get_storage()
@@ -98,6 +103,7 @@ def case_get(case_id: int) -> Response:
 
 @bp.route("/cases/<int:case_id>", methods=["PATCH"])
 @roles(*STAFF)
+@needs_scope("inspect")
 def case_update(case_id: int) -> Response:
     """Change a case's status, title or notes (confirming a range or batch takes an admin or a second inspector)."""
     storage = get_storage()

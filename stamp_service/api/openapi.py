@@ -28,7 +28,8 @@ ERROR = {
 
 
 def _error_responses(*codes: int) -> dict[str, Any]:
-    text = {400: "Malformed or invalid input", 401: "No valid bearer token", 403: "Role not allowed",
+    text = {400: "Malformed or invalid input", 401: "No valid bearer token (missing, expired or revoked)",
+            403: "Role not allowed, or the token lacks the scope (read, issue, inspect, gateway) the call needs",
             404: "No such record (or not yours)", 413: "Body too large", 422: "Understood, but not possible",
             429: "Too many attempts: wait Retry-After seconds"}
     return {str(c): {"description": text[c], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -198,6 +199,8 @@ def document() -> dict[str, Any]:
         "info": {"title": "ocop-stamp API", "version": "1",
                  "description": "Registry of OCOP producers, products, recognitions and batches. "
                                 "Authenticate with 'Authorization: Bearer <token>' (ocop-stamp token create EMAIL). "
+                                "Tokens expire (90 days by default) and carry scopes: read (GET), issue (changes), "
+                                "inspect (inspectors' calls), gateway (inbound SMS); the role still applies. "
                                 "Errors are JSON {\"error\", \"fields\"} with a 4xx status."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],

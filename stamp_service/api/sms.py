@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from ..auth.access import roles
+from ..auth.access import needs_scope, roles
 from ..context import get_storage
 from ..registry.fields import Field, Schema, ValidationError
 from ..signing_keys import keystore
@@ -53,6 +53,7 @@ def answer(text: str, sender: str) -> str:
 
 @bp.route("/sms/inbound", methods=["POST"])
 @roles("gateway")
+@needs_scope("gateway")
 def sms_inbound() -> Response:
     """One inbound SMS, JSON {"from", "text"}: {"reply"}, one GSM-7 message of at most 160 characters."""
     request.max_content_length = MAX_BODY

@@ -9,7 +9,8 @@ from flask import Flask, current_app, g, jsonify, redirect, request, session, ur
 from werkzeug.exceptions import Forbidden
 
 from ..context import get_storage
-from . import csrf, users
+from ..i18n import gettext
+from . import csrf, sessions, tokens
 from .users import ROLES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,6 +29,7 @@ class Identity:
     producer_id: int | None
     name: str | None = None
     via_token: bool = False
+    scopes: frozenset[str] = frozenset()  # what the bearer token may do (pages: unused)
 
     @property
     def scope(self) -> int | None:
@@ -46,6 +48,26 @@ def roles(*allowed: str) -> Callable[[F], F]:
         return view
 
     return mark
+
+
+def needs_scope(scope: str) -> Callable[[F], F]:
+    """Declare the token scope an API view needs, when it is not the default (GET: read, else issue)."""
+    if scope not in tokens.SCOPES:
+        raise ValueError(f"unknown scope {scope}")
+
+    def mark(view: F) -> F:
+        view.scope = scope  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def scope_of(view: Any, method: str) -> str:
+    """The scope a token needs for this view and method: declared, else read for GET and issue otherwise."""
+    declared = getattr(view, "scope", None)
+    if declared:
+        return declared
+    return "read" if method in ("GET", "HEAD", "OPTIONS") else "issue"
 
 
 def public(view: F) -> F:
@@ -75,23 +97,30 @@ def is_api_request() -> bool:
 
 
 def load_identity() -> Identity | None:
-    """The caller: a bearer token on the API, the session cookie on pages (no database trip for neither)."""
+    """The caller: a live bearer token on the API, a live server-side session on pages."""
+    scopes: frozenset[str] = frozenset()
     if is_api_request():
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
-        user = users.user_for_token(get_storage(), token.strip())
+        found = tokens.lookup(get_storage(), token.strip())
+        user, scopes = found if found else (None, frozenset())
         via_token = True
     else:
         user_id = session.get("user_id")
         user = get_storage().get("users", user_id) if isinstance(user_id, int) else None
-        if user is not None and user["disabled"]:
+        if user is not None and (user["disabled"] or not _session_is_live(user["id"])):
             user = None
         via_token = False
     if user is None:
         return None
-    return Identity(user["id"], user["email"], user["role"], user["producer_id"], user["name"], via_token)
+    return Identity(user["id"], user["email"], user["role"], user["producer_id"], user["name"], via_token, scopes)
+
+
+def _session_is_live(user_id: int) -> bool:
+    lifetime = current_app.permanent_session_lifetime
+    return sessions.is_live(get_storage(), session.get("sid"), user_id, lifetime)
 
 
 def enforce() -> Any:
@@ -109,9 +138,20 @@ def enforce() -> Any:
             return _sign_in_first()
         if access is None or identity.role not in access:
             raise Forbidden()
+        if identity.via_token:
+            needed = scope_of(current_app.view_functions[endpoint], request.method)
+            if needed not in identity.scopes:
+                return _missing_scope(needed)
     if request.method not in ("GET", "HEAD", "OPTIONS") and not is_api_request():
         csrf.check()
     return None
+
+
+def _missing_scope(needed: str) -> Any:
+    """403 naming the scope the token lacks, so the caller knows which token to make."""
+    response = jsonify(error=gettext("error.token_scope_missing", scope=needed), scope=needed, fields={})
+    response.status_code = 403
+    return response
 
 
 def _sign_in_first() -> Any:

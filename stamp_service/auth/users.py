@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..registry.fields import Field, Invalid, Schema, ValidationError
 from ..registry.records import Row, merged, require, save
 from ..storage import Storage
+from . import sessions, tokens
 
 ROLES = ("admin", "producer", "inspector", "gateway")
 # A gateway is a machine that posts inbound SMS with its token: it has no business signing in to the portal.
 SIGN_IN_ROLES = ("admin", "producer", "inspector")
 MIN_PASSWORD = 10
-TOKEN_PREFIX = "ocop_"
+TOKEN_PREFIX = tokens.PREFIX
 # Compared against when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password")
 
@@ -66,7 +64,11 @@ def create(storage: Storage, data: Mapping[str, Any], *, strict: bool = False) -
 def update(storage: Storage, user_id: int, data: Mapping[str, Any], *, strict: bool = False) -> Row:
     """Change a user's role, producer, name, password or disabled flag (the password only when given)."""
     data = {k: v for k, v in data.items() if not (k == "password" and not v)}
-    return save(storage, "users", SCHEMA, data, row_id=user_id, strict=strict, check=_check)
+    row = save(storage, "users", SCHEMA, data, row_id=user_id, strict=strict, check=_check)
+    # A new password or a disabled account must end every sign-in made before it, including copied cookies.
+    if data.get("password") or row["disabled"]:
+        sessions.revoke_all(storage, user_id)
+    return row
 
 
 def get(storage: Storage, user_id: int) -> Row:
@@ -79,11 +81,25 @@ def by_email(storage: Storage, email: str) -> Row | None:
     return storage.find_one("users", email=email.strip().lower())
 
 
+def attempt(storage: Storage, email: str, password: str,
+            verify: Callable[[str, str], bool] = check_password_hash) -> tuple[Row | None, Row | None, str]:
+    """Check a sign-in: (the user who may sign in or None, the account the e-mail names or None, reason)."""
+    user = by_email(storage, email) if email else None
+    ok = verify(user["password_hash"] if user else _DUMMY_HASH, password or "")
+    if user is None:
+        return None, None, "unknown_email"
+    if not ok:
+        return None, user, "wrong_password"
+    if user["disabled"]:
+        return None, user, "disabled"
+    if user["role"] not in SIGN_IN_ROLES:
+        return None, user, "role_cannot_sign_in"
+    return user, user, "ok"
+
+
 def authenticate(storage: Storage, email: str, password: str) -> Row | None:
     """The enabled user of a role that signs in whose e-mail and password match, or None."""
-    user = by_email(storage, email) if email else None
-    ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH, password or "")
-    return user if (user and ok and not user["disabled"] and user["role"] in SIGN_IN_ROLES) else None
+    return attempt(storage, email, password)[0]
 
 
 def public(user: Row) -> dict[str, Any]:
@@ -91,26 +107,12 @@ def public(user: Row) -> dict[str, Any]:
     return {k: v for k, v in user.items() if k != "password_hash"}
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create_token(storage: Storage, user_id: int, label: str | None = None) -> str:
-    """A new bearer token for the user; only its digest is stored, so it is shown once."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    storage.insert("api_tokens", {"user_id": user_id, "token_hash": _digest(token), "label": label})
-    return token
+    """A new bearer token with its role's scopes and the default expiry (see auth.tokens)."""
+    return tokens.create(storage, user_id, label)
 
 
 def user_for_token(storage: Storage, token: str) -> Row | None:
-    """The enabled user a bearer token belongs to, or None."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
-        return None
-    row = storage.find_one("api_tokens", token_hash=_digest(token))
-    if row is None or not hmac.compare_digest(row["token_hash"], _digest(token)):
-        return None
-    user = storage.get("users", row["user_id"])
-    if user is None or user["disabled"]:
-        return None
-    return user
-
+    """The enabled user a live bearer token belongs to, or None."""
+    found = tokens.lookup(storage, token)
+    return found[0] if found else None

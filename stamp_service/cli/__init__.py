@@ -12,7 +12,7 @@ import click
 from flask import Flask
 from flask.cli import ScriptInfo
 
-from ..auth import users
+from ..auth import tokens, users
 from ..config import CONFIG_FILE, DEFAULTS
 from ..demo import write_demo_passphrase
 from ..keystore import KeyStoreError
@@ -226,8 +226,12 @@ def token() -> None:
 @token.command("create")
 @click.argument("email")
 @click.option("--label", help="What the token is for.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(tokens.SCOPES),
+              help="What the token may do (repeat for several); default: everything the user's role is for.")
+@click.option("--days", default=tokens.DEFAULT_DAYS, show_default=True, type=click.IntRange(1, tokens.MAX_DAYS),
+              help="Days until the token expires.")
 @click.pass_context
-def token_create(ctx: click.Context, email: str, label: str | None) -> None:
+def token_create(ctx: click.Context, email: str, label: str | None, scopes: tuple[str, ...], days: int) -> None:
     """Create an API token for a user; the token is printed once, on the last line."""
     app = _app(ctx)
     with app.app_context():
@@ -237,9 +241,39 @@ def token_create(ctx: click.Context, email: str, label: str | None) -> None:
             _fail(f"no user with e-mail {email}")
         if row["disabled"]:
             _fail(f"user {email} is disabled")
-        value = users.create_token(storage, row["id"], label)
+        value = tokens.create(storage, row["id"], label, scopes=scopes or None, days=days)
     click.echo(f"Token for {row['email']} ({row['role']}); store it now, it is not shown again:", err=True)
     click.echo(value)
+
+
+@token.command("list")
+@click.option("--email", help="Only this user's tokens.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (never the tokens or their digests).")
+@click.pass_context
+def token_list(ctx: click.Context, email: str | None, as_json: bool) -> None:
+    """List API tokens: owner, label, scopes, expiry, last use, revoked."""
+    app = _app(ctx)
+    with app.app_context():
+        storage = get_storage()
+        owner = users.by_email(storage, email) if email else None
+        if email and owner is None:
+            _fail(f"no user with e-mail {email}")
+        rows = tokens.list_all(storage, owner["id"] if owner else None)
+    _print_rows(rows, as_json, lambda t: f"{t['id']:>4}  {t['email']:<28} {t['scopes'] or '-':<18} expires "
+                                         f"{t['expires_at'] or 'never'}  used {t['last_used_at'] or 'never'}"
+                                         f"  {t['label'] or ''}{'  (revoked)' if t['revoked_at'] else ''}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: int) -> None:
+    """Revoke an API token by its id (from `token list`); it stops working at once."""
+    app = _app(ctx)
+    with app.app_context():
+        if not tokens.revoke(get_storage(), token_id):
+            _fail(f"no live token with id {token_id}")
+    click.echo(f"Revoked token {token_id}.")
 
 
 @cli.command()

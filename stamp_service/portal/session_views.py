@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from ..auth import users
+from ..auth import clock, sessions, throttle, users
+from ..auth.hashing import LoginBusy
 from ..auth.access import public, roles
 from ..context import get_storage
 from ..i18n import LANG_COOKIE, LANGUAGES, gettext
@@ -28,27 +29,49 @@ def _safe_next(target: str | None) -> str:
 @public
 def login() -> Response | tuple[str, int]:
     """The sign-in form."""
-    error = None
-    email = ""
     if request.method == "POST":
-        email = request.form.get("email", "")[:200]
-        user = users.authenticate(get_storage(), email, request.form.get("password", "")[:200])
-        if user is not None:
-            next_url = _safe_next(request.args.get("next"))
-            session.clear()  # a fresh session on sign-in: no fixation
-            session.permanent = True
-            session["user_id"] = user["id"]
-            return redirect(next_url)
-        error = gettext("login.failed")
-    if g.identity is not None and request.method == "GET":
+        return _sign_in()
+    if g.identity is not None:
         return redirect(url_for("portal.home"))
-    return render_template("portal/login.html", email=email, error=error), 400 if error else 200
+    return render_template("portal/login.html", email="", error=None), 200
+
+
+def _sign_in() -> Response | tuple[str, int, dict[str, str]]:
+    """Check a posted sign-in: throttled first (no hashing for a locked-out caller), then on the password pool."""
+    storage = get_storage()
+    email = request.form.get("email", "")[:200]
+    moment = clock.now()
+    limits = throttle.Limits.from_config(current_app.config["LOGIN_LIMITS"])
+    who = throttle.caller(email, request.remote_addr, current_app.config["SECRET_KEY"], moment)
+    wait = throttle.retry_after(storage, who, limits, moment)
+    if wait:
+        return _refused(email, gettext("login.throttled", seconds=wait), 429, wait)
+    checker = current_app.extensions["password_checker"]
+    try:
+        user, account, reason = users.attempt(storage, email, request.form.get("password", "")[:200], checker.verify)
+    except LoginBusy as exc:
+        return _refused(email, gettext(exc.message_key), 503, exc.retry_after)
+    if user is None:
+        throttle.record_failure(storage, who, reason, account["id"] if account else None, moment)
+        return _refused(email, gettext("login.failed"), 400, None)
+    next_url = _safe_next(request.args.get("next"))
+    session.clear()  # a fresh session on sign-in: no fixation
+    session.permanent = True
+    session["user_id"] = user["id"]
+    session["sid"] = sessions.start(storage, user["id"])
+    return redirect(next_url)
+
+
+def _refused(email: str, error: str, status: int, retry_after: int | None) -> tuple[str, int, dict[str, str]]:
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return render_template("portal/login.html", email=email, error=error), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
 @roles("admin", "producer", "inspector")
 def logout() -> Response:
-    """Sign out."""
+    """Sign out: the server forgets the session, so a copy of the cookie stops working too."""
+    sessions.revoke(get_storage(), session.get("sid"))
     session.clear()
     flash(gettext("flash.signed_out"), "success")
     return redirect(url_for("portal.login"))

@@ -332,6 +332,46 @@ MIGRATIONS.append(
 
 MIGRATIONS.append(
     (
+        "0007_sessions_logins_tokens",
+        [
+            # Server-side sign-ins, so a copied cookie dies at logout, password change or disabling.
+            # Only a digest of the session id is kept: a leaked database does not hand out live cookies.
+            f"""CREATE TABLE sessions (
+                id INTEGER PRIMARY KEY,
+                sid_hash TEXT NOT NULL UNIQUE,
+                user_id INTEGER NOT NULL REFERENCES users (id),
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                last_seen_at TEXT NOT NULL DEFAULT {NOW},
+                revoked_at TEXT
+            )""",
+            "CREATE INDEX sessions_user ON sessions (user_id, revoked_at)",
+            # Failed sign-ins: the audit trail and the throttle's memory. Never a raw address or e-mail.
+            f"""CREATE TABLE failed_logins (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL DEFAULT {NOW},
+                user_id INTEGER REFERENCES users (id),
+                account_hash TEXT NOT NULL,
+                net_hash TEXT,
+                reason TEXT NOT NULL
+            )""",
+            "CREATE INDEX failed_logins_account ON failed_logins (account_hash, at)",
+            "CREATE INDEX failed_logins_net ON failed_logins (net_hash, at)",
+            "ALTER TABLE api_tokens ADD COLUMN scopes TEXT",
+            "ALTER TABLE api_tokens ADD COLUMN expires_at TEXT",
+            "ALTER TABLE api_tokens ADD COLUMN revoked_at TEXT",
+            # Tokens made before scopes existed keep what their role could do, and expire like new ones.
+            """UPDATE api_tokens SET scopes = (SELECT CASE users.role
+                    WHEN 'admin' THEN 'read issue inspect'
+                    WHEN 'producer' THEN 'read issue'
+                    WHEN 'inspector' THEN 'read inspect'
+                    ELSE 'gateway' END FROM users WHERE users.id = api_tokens.user_id),
+                expires_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+90 days')""",
+        ],
+    )
+)
+
+MIGRATIONS.append(
+    (
         "0008_quotas_four_eyes",
         [
             # An admin's override of the daily stamp quota for one producer (NULL: DAILY_STAMP_QUOTA applies).
@@ -395,7 +435,9 @@ TABLES: dict[str, frozenset[str]] = {
         "id product_id lot production_date expiry_date quantity origin_commune_code origin_province_code notes"
         " created_by recalled_at recall_reason created_at".split()
     ),
-    "api_tokens": frozenset("id user_id token_hash label created_at last_used_at".split()),
+    "api_tokens": frozenset("id user_id token_hash label created_at last_used_at scopes expires_at revoked_at".split()),
+    "sessions": frozenset("id sid_hash user_id created_at last_seen_at revoked_at".split()),
+    "failed_logins": frozenset("id at user_id account_hash net_hash reason".split()),
     "runs": frozenset(
         "id batch_id first_serial last_serial initial_state issuer issued_at kid product_id stars origin_commune_code"
         " production_date expiry_date certificate_valid_until created_by created_at hidden_code".split()

@@ -1,0 +1,49 @@
+"""Password checks on a small pool of their own, so a flood of sign-ins cannot take every server thread.
+
+A scrypt check costs tens of milliseconds of CPU. Run on waitress's threads, sixteen connections of wrong
+passwords kept every thread hashing and shoppers' verifications waited seconds. Here at most `workers`
+checks run at once and at most `queue` more wait; any further sign-in is refused at once (LoginBusy), so the
+threads a flood can hold are bounded by workers + queue, and the rest stay free for the public pages.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from werkzeug.security import check_password_hash
+
+DEFAULT_WORKERS = 2
+DEFAULT_QUEUE = 4
+
+
+class LoginBusy(Exception):
+    """Too many sign-ins are being checked right now; the caller should try again in a moment."""
+
+    message_key = "login.busy"
+    retry_after = 2
+
+
+class PasswordChecker:
+    """A bounded pool that checks passwords against their stored hashes."""
+
+    def __init__(self, workers: int = DEFAULT_WORKERS, queue: int = DEFAULT_QUEUE) -> None:
+        if workers < 1 or queue < 0:
+            raise ValueError("workers must be at least 1 and queue at least 0")
+        self.workers = workers
+        self.queue = queue
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="password-check")
+        self._slots = threading.BoundedSemaphore(workers + queue)
+
+    def verify(self, stored_hash: str, password: str) -> bool:
+        """Whether the password matches; raises LoginBusy when the pool and its queue are full."""
+        if not self._slots.acquire(blocking=False):
+            raise LoginBusy()
+        try:
+            return self._pool.submit(check_password_hash, stored_hash, password).result()
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        """Stop the pool's threads (tests and shutdown)."""
+        self._pool.shutdown(wait=False)
