@@ -81,7 +81,7 @@ def test_reports_refused_for_their_photo_count_against_the_limit(app, world) -> 
         assert len(get_storage().find("rejected_reports")) == 2
 
 
-def test_parallel_uploads_queue_for_a_decode_place_and_get_503_if_it_never_frees(app, world) -> None:
+def test_parallel_uploads_queue_for_a_decode_place_and_get_503_if_it_never_frees(app, world, api) -> None:
     app.config.update(DECODE_CONCURRENCY=1, DECODE_WAIT_SECONDS=0.3)
     send = report_sender(app)
     taken, release = threading.Event(), threading.Event()
@@ -98,7 +98,12 @@ def test_parallel_uploads_queue_for_a_decode_place_and_get_503_if_it_never_frees
         busy = send("Tem mờ", encoded((40, 40), "JPEG"))
         assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0
         assert "Traceback" not in busy.get_data(as_text=True)
+        decode = api("inspector")("POST", "/api/v1/decode",
+                                  data={"image": (io.BytesIO(encoded((40, 40), "PNG")), "ke.png")})
+        assert decode.status_code == 503 and decode.is_json and decode.headers["Retry-After"]
     finally:
         release.set()
         holder.join()
     assert send("Tem mờ", encoded((40, 40), "JPEG")).status_code == 200
+    assert api("inspector")("POST", "/api/v1/decode",
+                            data={"image": (io.BytesIO(encoded((40, 40), "PNG")), "ke.png")}).status_code == 200
