@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # uploads larger than this get a 413 (phone photos are 2-12 MB)
     "MAX_IMAGE_PIXELS": 4096 * 4096,  # product images and report/case photos
     "MAX_PHOTO_PIXELS": 50_000_000,  # inspectors' shelf photos (48 MP phone cameras), scaled down before decoding
+    "DECODE_CONCURRENCY": 2,  # uploaded images decoded at once per process; more uploads queue (memory, not CPU)
+    "DECODE_WAIT_SECONDS": 30,  # an upload that waited this long for a decode place gets 503 with Retry-After
+    "READY_MIN_FREE_MB": 100,  # /readyz fails below this much free disk space in the instance folder
     "COPY_RULES": {},  # copy-detection thresholds that differ from the defaults (docs/copy-detection.md)
     "VERIFY_LIMITS": {},  # per-network and per-device limits on public verifications (docs/copy-detection.md)
     "CLAIM_LIMITS": {},  # hidden-code guessing limits that differ from the defaults (docs/configuration.md)

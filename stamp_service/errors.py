@@ -15,6 +15,7 @@ from print_layouts import TemplateError
 from .keystore import KeyStoreError
 from .registry.fields import ValidationError
 from .registry.records import NotFound
+from .storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,14 @@ def _keystore(exc: KeyStoreError) -> Response:
     return error_response(503, gettext("error.signing_unavailable", reason=exc.message))
 
 
+def _storage_unavailable(exc: StorageUnavailable) -> Response:
+    # Disk full, read-only file or a lock held too long: the operator needs to know; the caller may retry.
+    log.error("storage unavailable on %s %s: %s", request.method, request.path, exc.reason)
+    response = error_response(503, gettext(exc.message_key))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _template(exc: TemplateError) -> Response:
     return error_response(400, str(exc))
 
@@ -97,6 +106,7 @@ def register(app: Flask) -> None:
     """Install the error handlers."""
     app.register_error_handler(TemplateError, _template)
     app.register_error_handler(KeyStoreError, _keystore)
+    app.register_error_handler(StorageUnavailable, _storage_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ValidationError, _validation)
     app.register_error_handler(NotFound, _not_found)

@@ -1,11 +1,11 @@
-"""Product images: checked with Pillow, re-encoded small (strips metadata, keeps pages light), stored by hash."""
+"""Product images and photos: checked from the header, decoded once (JPEGs already scaled down), stored small."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
-import warnings
 from pathlib import Path
 from typing import IO
 
@@ -15,30 +15,47 @@ from .registry.fields import Invalid
 
 MAX_SIDE = 800  # enough for a phone screen; the verification page must stay light
 ACCEPTED = {"JPEG", "PNG", "WEBP"}
+try:  # HEIC (iPhones' default) only where its plugin is installed
+    from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+except ImportError:
+    pass
+else:
+    register_heif_opener()
+    ACCEPTED.add("HEIF")
+
+# Pillow's own bomb check is a process-wide global: setting it per call raced between threads, so it is set once
+# here as a backstop above every configured limit, and each upload's own limit is checked from its header.
+PILLOW_CEILING = 100_000_000
+Image.MAX_IMAGE_PIXELS = PILLOW_CEILING
+# Only these formats are ever opened: Pillow's other parsers (EPS, TGA, ...) are attack surface we do not need.
+PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 
 
-def open_image(data: bytes, *, max_pixels: int, formats: set[str] | None = ACCEPTED) -> Image.Image:
-    """An uploaded image checked (format, size, not a decompression bomb) and turned upright; raises Invalid."""
+def open_image(data: bytes, *, max_pixels: int, max_side: int | None = None, mode: str = "RGB") -> Image.Image:
+    """An uploaded image (JPEG, PNG, WebP, HEIC) checked from its header, decoded once and turned upright;
+    JPEGs larger than max_side are decoded already scaled down. Raises Invalid."""
     if not data:
         raise Invalid("error.image_empty")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = max_pixels
-            with Image.open(io.BytesIO(data)) as probe:
-                if formats is not None and probe.format not in formats:
-                    raise Invalid("error.image_format")
-                probe.verify()
-            with Image.open(io.BytesIO(data)) as img:
-                return ImageOps.exif_transpose(img)
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
-            SyntaxError, ValueError):
+        img = Image.open(io.BytesIO(data), formats=[f for f in PILLOW_FORMATS if f in ACCEPTED])
+        # Image.open reads only the header: the pixel count is known before any memory is spent on pixels.
+        if img.format not in ACCEPTED or img.width * img.height > min(max_pixels, PILLOW_CEILING):
+            raise Invalid("error.image_format")
+        if img.format == "JPEG" and max_side is not None and max(img.size) > max_side:
+            # Asked with the photo's own aspect ratio: JPEG decodes at 1/2, 1/4 or 1/8, never below the request.
+            ratio = max_side / max(img.size)
+            img.draft(mode, (math.ceil(img.width * ratio), math.ceil(img.height * ratio)))
+        img.load()
+        upright = ImageOps.exif_transpose(img)
+        return upright.convert(mode) if upright.mode != mode else upright
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError,
+            EOFError):
         raise Invalid("error.image_format") from None
 
 
-def store_image(stream: IO[bytes], folder: Path, *, max_pixels: int) -> str:
-    """Validate an uploaded image, re-encode it as JPEG and return its stored file name."""
-    img = open_image(stream.read(), max_pixels=max_pixels).convert("RGB")
+def save_image(img: Image.Image, folder: Path) -> str:
+    """Re-encode a decoded image as a small JPEG (no metadata) in folder; return its stored file name."""
+    img = img.convert("RGB")
     img.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()
     img.save(out, "JPEG", quality=82, optimize=True, progressive=True)
@@ -51,6 +68,11 @@ def store_image(stream: IO[bytes], folder: Path, *, max_pixels: int) -> str:
         tmp.write_bytes(encoded)
         os.replace(tmp, target)
     return name
+
+
+def store_image(stream: IO[bytes], folder: Path, *, max_pixels: int) -> str:
+    """Validate an uploaded image, re-encode it as JPEG and return its stored file name."""
+    return save_image(open_image(stream.read(), max_pixels=max_pixels, max_side=MAX_SIDE), folder)
 
 
 THUMB_SIDE = 192

@@ -113,7 +113,7 @@ def shelf_jpeg(texts: list[str], *, quality: int = 70) -> bytes:
 
 @pytest.fixture
 def pillow_limit(monkeypatch):
-    """decode_image and store_image set Pillow's process-wide MAX_IMAGE_PIXELS: put it back after the test."""
+    """Pillow's process-wide MAX_IMAGE_PIXELS is put back after the test (media sets it once, at import)."""
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
 
 

@@ -12,6 +12,7 @@ ACCESS: dict[str, object] = {
     "static": PUBLIC,
     "verify_web.index": PUBLIC,
     "verify_web.health": PUBLIC,
+    "verify_web.ready": PUBLIC,
     "verify_web.jwks": PUBLIC,
     "verify_web.static": PUBLIC,
     "verify_web.stamp": PUBLIC,

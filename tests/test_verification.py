@@ -426,11 +426,11 @@ def test_report_a_fake(app, world):
     photo.seek(0)
     assert send(what="Tem mờ, in lệch", where_bought="Chợ Hạ Long", photo=(photo, "p.jpg")).status_code == 200
     assert send(what="Tem giả", photo=(io.BytesIO(b"not an image"), "p.jpg")).status_code == 400
-    assert send(what="Lần 2").status_code == 200 and send(what="Lần 3").status_code == 200
-    assert send(what="Lần 4").status_code == 429  # three per device per hour
+    assert send(what="Lần 2").status_code == 200  # the refused photo counted as one of the three
+    assert send(what="Lần 3").status_code == 429  # three per device per hour
     with app.app_context():
         rows = get_storage().find("reports")
-    assert len(rows) == 3 and rows[0]["photo"] and rows[0]["where_bought"] == "Chợ Hạ Long"
+    assert len(rows) == 2 and rows[0]["photo"] and rows[0]["where_bought"] == "Chợ Hạ Long"
     assert client.post("/report", data={"what": "no token"}).status_code == 400
 
 

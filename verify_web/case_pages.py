@@ -9,6 +9,7 @@ from stamp_service.context import get_storage
 from stamp_service.i18n import gettext
 from stamp_service.inspection import case_history, cases
 from stamp_service.media import store_image
+from stamp_service.media_gate import upload_slot
 from stamp_service.registry.fields import Invalid, ValidationError
 from stamp_service.registry.records import require
 
@@ -61,8 +62,9 @@ def case_detail(case_id: int):
                     cases.update(storage, case_id, changes, user_id=g.identity.user_id, role=g.identity.role)
                 if has_photo:
                     try:
-                        name = store_image(upload.stream, media_dir("cases"),
-                                           max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+                        with upload_slot():
+                            name = store_image(upload.stream, media_dir("cases"),
+                                               max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
                     except Invalid as exc:
                         raise ValidationError({"photo": exc.message}) from None
                     storage.insert("case_photos", {"case_id": case_id, "file": name})

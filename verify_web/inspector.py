@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from flask import abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
@@ -11,8 +10,8 @@ from werkzeug.wrappers import Response
 from stamp_service.auth.access import roles
 from stamp_service.context import get_storage
 from stamp_service.inspection import history, visits
-from stamp_service.inspection.decode import decode_image
-from stamp_service.media import store_image
+from stamp_service.inspection.decode import read_photo
+from stamp_service.media_gate import upload_slot
 from stamp_service.registry import batches, places, producers, products, recognitions
 from stamp_service.registry.fields import Invalid
 from stamp_service.signing_keys import keystore
@@ -76,8 +75,8 @@ def inspect_photo():
         return _results([], error="error.image_empty", status=400)
     data = upload.read()
     try:
-        texts = decode_image(data, max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
-        photo = store_image(io.BytesIO(data), media_dir("visits"), max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
+        with upload_slot():
+            texts, photo = read_photo(data, media_dir("visits"), max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
     except Invalid as exc:
         return _results([], error=exc.message.key, status=400)
     if not texts:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from pathlib import Path
+
+from flask import current_app, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
+from stamp_service import readiness
 from stamp_service.auth.access import public
 from stamp_service.context import get_storage
 from stamp_service.registry import places
@@ -58,6 +61,19 @@ def index() -> str:
 def health() -> Response:
     """Liveness for load balancers: answers without touching the database."""
     return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+@public
+def ready() -> Response | tuple[Response, int]:
+    """Readiness for load balancers: 503 while a scan could not be recorded (read-only or full storage)."""
+    results = readiness.checks(get_storage(), Path(current_app.instance_path),
+                               int(current_app.config["READY_MIN_FREE_MB"]))
+    if all(value == "ok" for value in results.values()):
+        return jsonify(status="ready")
+    response = jsonify(status="not-ready", checks=results)
+    response.headers["Retry-After"] = "30"
+    return response, 503
 
 
 @bp.route("/.well-known/jwks.json")

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from stamp_service.auth.access import public
 from stamp_service.context import get_storage
 from stamp_service.media import store_image
+from stamp_service.media_gate import upload_slot
 from stamp_service.registry.fields import Field, Invalid, Schema, ValidationError
 from stamp_service.stamps.errors import StampError
 from stamp_service.signing_keys import keystore
@@ -41,6 +42,13 @@ def _serial_of(code: str | None) -> int | None:
         return None
 
 
+def _sent_since(since: str, **who: str) -> int:
+    """Reports sent since a time by one device or network, counting those refused for their photo."""
+    storage = get_storage()
+    return (len(storage.find_since("reports", "at", since, **who))
+            + len(storage.find_since("rejected_reports", "at", since, **who)))
+
+
 @bp.route("/report", methods=["POST"])
 @public
 def report() -> tuple[Response, int] | Response:
@@ -52,9 +60,8 @@ def report() -> tuple[Response, int] | Response:
     hour_ago = iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
     if form.get("website"):  # a field people never see: only robots fill it in
         status = 400
-    elif (len(storage.find_since("reports", "at", hour_ago, device=context.device)) >= PER_DEVICE_PER_HOUR
-          or (context.net_hash and len(storage.find_since("reports", "at", hour_ago, net_hash=context.net_hash))
-              >= PER_NETWORK_PER_HOUR)):
+    elif (_sent_since(hour_ago, device=context.device) >= PER_DEVICE_PER_HOUR
+          or (context.net_hash and _sent_since(hour_ago, net_hash=context.net_hash) >= PER_NETWORK_PER_HOUR)):
         status = 429
     else:
         try:
@@ -62,9 +69,13 @@ def report() -> tuple[Response, int] | Response:
             photo = request.files.get("photo")
             if photo is not None and photo.filename:
                 try:
-                    values["photo"] = store_image(photo.stream, Path(current_app.instance_path) / "media" / "reports",
-                                                  max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+                    with upload_slot():
+                        values["photo"] = store_image(photo.stream,
+                                                      Path(current_app.instance_path) / "media" / "reports",
+                                                      max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
                 except Invalid as exc:
+                    # The refused photo still cost a decode attempt: it counts like a report sent.
+                    storage.insert("rejected_reports", {"device": context.device, "net_hash": context.net_hash})
                     raise ValidationError({"photo": exc.message}) from None
         except ValidationError as exc:
             status, errors = 400, exc.render()

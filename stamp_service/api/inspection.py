@@ -10,6 +10,7 @@ from ..context import get_storage
 from ..i18n import Message
 from ..inspection import case_history, cases, history
 from ..inspection.decode import decode_image
+from ..media_gate import upload_slot
 from ..registry.fields import Invalid, ValidationError
 from ..registry.records import require
 from ..signing_keys import keystore
@@ -39,7 +40,8 @@ def decode() -> Response:
     if upload is None or not upload.filename:
         raise ValidationError.single("image", "error.required")
     try:
-        texts = decode_image(upload.read(), max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
+        with upload_slot():
+            texts = decode_image(upload.read(), max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
     except Invalid as exc:
         raise ValidationError({"image": exc.message}) from None
     return jsonify(codes=[{"text": text, **outcome_json(_check(text))} for text in texts[:MAX_CODES]])

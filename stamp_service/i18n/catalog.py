@@ -229,6 +229,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "error.http_429": ("Quá nhiều yêu cầu. Vui lòng thử lại sau {seconds} giây.", "Too many requests. Please try again in {seconds} seconds."),
     "error.http_415": ("Định dạng nội dung không được hỗ trợ.", "Unsupported content type."),
     "error.http_500": ("Đã có lỗi phía máy chủ. Vui lòng thử lại sau.", "Something went wrong on our side. Please try again later."),
+    "error.storage_unavailable": ("Hệ thống tạm thời không ghi nhận được lượt kiểm tra. Vui lòng thử lại sau ít phút.",
+                                  "We cannot record checks right now. Please try again in a few minutes."),
     # issuing
     "error.run_count": ("Số tem phải từ 1 đến {max}.", "The number of stamps must be 1 to {max}."),
     "error.daily_quota": ("Hạn mức phải là số nguyên từ 0 đến {max}.", "The quota must be a whole number from 0 to {max}."),

@@ -2,27 +2,45 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import zxingcpp
 from PIL import Image, ImageFilter
 
-from ..media import open_image
+from ..media import open_image, save_image
 
 MAX_SIDE = 4000  # larger photos are scaled down first: phones send 12-50 megapixels
 
 
 def decode_image(data: bytes, *, max_pixels: int) -> list[str]:
-    """The texts of all QR codes found in an image (JPEG, PNG, WebP...), each once, in reading order."""
-    img = open_image(data, max_pixels=max_pixels, formats=None).convert("L")  # any format a camera makes
+    """The texts of all QR codes found in an image (JPEG, PNG, WebP), each once, in reading order."""
+    return find_codes(open_image(data, max_pixels=max_pixels, max_side=MAX_SIDE, mode="L"))
+
+
+def read_photo(data: bytes, folder: Path, *, max_pixels: int) -> tuple[list[str], str]:
+    """An inspector's shelf photo decoded once: the QR texts in it, and the name it is stored under in folder."""
+    img = open_image(data, max_pixels=max_pixels, max_side=MAX_SIDE, mode="L")
+    texts = find_codes(img)
+    return texts, save_image(img, folder)
+
+
+def find_codes(img: Image.Image) -> list[str]:
+    """The texts of all QR codes in a decoded image, each once, in reading order."""
+    img = img.convert("L") if img.mode != "L" else img
     if max(img.size) > MAX_SIDE:
+        img = img.copy()
         img.thumbnail((MAX_SIDE, MAX_SIDE))
     found: dict[str, tuple[int, int]] = {}
     # The plain image first; then the retries a phone camera would make: sharper, and larger for small codes.
-    attempts = (img, img.filter(ImageFilter.UnsharpMask(radius=2, percent=160)),
-                img.resize((img.width * 2, img.height * 2), Image.Resampling.BICUBIC) if max(img.size) <= 2000 else None)
+    attempts = (img, lambda: img.filter(ImageFilter.UnsharpMask(radius=2, percent=160)),
+                (lambda: img.resize((img.width * 2, img.height * 2), Image.Resampling.BICUBIC))
+                if max(img.size) <= 2000 else None)
     for attempt in attempts:
         if attempt is None:
             continue
-        for result in zxingcpp.read_barcodes(attempt, formats=zxingcpp.BarcodeFormat.QRCode):
+        # Made one at a time and dropped after use, so at most two copies of the photo are alive at once.
+        for result in zxingcpp.read_barcodes(attempt if isinstance(attempt, Image.Image) else attempt(),
+                                             formats=zxingcpp.BarcodeFormat.QRCode):
             if result.valid and result.text and result.text not in found:
                 pos = result.position.top_left
                 found[result.text] = (pos.y, pos.x)

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from ..auth.access import public, roles
 from ..context import get_storage
 from ..media import store_image, thumbnail
+from ..media_gate import upload_slot
 from ..registry import batches, producers, products, recognitions
 from ..registry.fields import Invalid, ValidationError
 from . import bp
@@ -29,8 +30,9 @@ def _save_with_image(save):
         image_name = None
         if upload is not None and upload.filename:
             try:
-                image_name = store_image(upload.stream, media_folder(),
-                                         max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+                with upload_slot():
+                    image_name = store_image(upload.stream, media_folder(),
+                                             max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
             except Invalid as exc:
                 raise ValidationError({"image": exc.message}) from None
         storage = get_storage()

@@ -12,10 +12,10 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
-from .errors import Conflict, MissingValue, StorageError, UnknownReference
+from .errors import Conflict, MissingValue, StorageError, StorageUnavailable, UnknownReference, unavailable
 from .migrations import MIGRATIONS, TABLES
 
-__all__ = ["Storage", "StorageError", "Conflict", "MissingValue", "UnknownReference"]
+__all__ = ["Storage", "StorageError", "StorageUnavailable", "Conflict", "MissingValue", "UnknownReference"]
 
 Row = dict[str, Any]
 
@@ -88,17 +88,32 @@ class Storage:
             with self.db.atomic():
                 yield self
             return
-        # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
-        # failing with "database is locked" when a read transaction tries to upgrade.
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self
-        except BaseException:
+            # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
+            # failing with "database is locked" when a read transaction tries to upgrade.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            # Read-only file, full disk, lock held past busy_timeout: an operator's problem, told apart from bugs.
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+            mapped = unavailable(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    def check_writable(self) -> None:
+        """Raise StorageUnavailable unless a write would succeed now (the write is rolled back)."""
+        with contextlib.suppress(_ProbeDone), self.transaction():
+            self.db.execute("INSERT INTO _migrations (name) VALUES ('readiness probe')")
+            raise _ProbeDone  # rolls the probe row back
 
     # -- rows ---------------------------------------------------------------------------------------------------
 
@@ -254,6 +269,10 @@ class Storage:
             return self.db.execute(sql, params)
         except sqlite3.IntegrityError as exc:
             raise _integrity_error(table, exc) from None
+
+
+class _ProbeDone(Exception):
+    """Ends check_writable's transaction with a rollback."""
 
 
 INT64 = 2**63 - 1

@@ -31,3 +31,28 @@ class MissingValue(StorageError):
         super().__init__(f"{table}.{column} needs a value")
         self.table = table
         self.column = column
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot take writes right now: read-only, disk full, or locked past the busy timeout."""
+
+    message_key = "error.storage_unavailable"
+    retry_after = 60  # seconds: an operator has to free space or fix permissions, or a long writer to finish
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"database unavailable for writes: {reason}")
+        self.reason = reason
+
+
+# SQLite's messages for the conditions an operator fixes (not bugs in our SQL): reason by message fragment.
+_UNAVAILABLE = (("readonly", "read_only"), ("disk is full", "disk_full"), ("database is locked", "locked"),
+                ("database table is locked", "locked"))
+
+
+def unavailable(exc: Exception) -> StorageUnavailable | None:
+    """The StorageUnavailable an sqlite3.OperationalError stands for, or None if it is another error."""
+    text = str(exc).lower()
+    for fragment, reason in _UNAVAILABLE:
+        if fragment in text:
+            return StorageUnavailable(reason)
+    return None

@@ -416,6 +416,23 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "0009_rejected_reports",
+        [
+            # A report refused for its photo still cost us a decode: it counts against the same hourly limits.
+            f"""CREATE TABLE rejected_reports (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL DEFAULT {NOW},
+                device TEXT,
+                net_hash TEXT
+            )""",
+            "CREATE INDEX rejected_reports_device_at ON rejected_reports (device, at)",
+            "CREATE INDEX rejected_reports_net_at ON rejected_reports (net_hash, at)",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
@@ -450,6 +467,7 @@ TABLES: dict[str, frozenset[str]] = {
     "scans": frozenset("id at serial run_id batch_id verdict source device net_hash ua_family province_code household"
                        " fresh evidence".split()),
     "reports": frozenset("id at serial code what where_bought contact photo device net_hash status".split()),
+    "rejected_reports": frozenset("id at device net_hash".split()),
     "print_settings": frozenset("id producer_id template offset_x_mm offset_y_mm scale_x scale_y updated_at".split()),
     "cases": frozenset("id kind run_id serial_from serial_to batch_id status title notes created_by created_at"
                        " updated_at".split()),
