@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import errors, filters, settings_check
@@ -19,6 +20,13 @@ from .storage import Storage
 from .verification.claims import Limits as ClaimLimits
 from .verification.copy_detection import Rules
 from .verification.throttle import Limits
+
+
+class TLSAwareSessions(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over TLS (directly, or at a trusted proxy)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -41,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)
 
+    app.session_interface = TLSAwareSessions()
     app.before_request(access.enforce)
     app.after_request(errors.security_headers)
     errors.register(app)

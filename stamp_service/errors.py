@@ -12,7 +12,7 @@ from .auth.csrf import CSRFError
 from .i18n import gettext
 from print_layouts import TemplateError
 
-from .keystore import KeyStoreError
+from .keystore import KeyStoreError, NoPassphrase
 from .registry.fields import ValidationError
 from .registry.records import NotFound
 from .storage.errors import StorageUnavailable
@@ -33,6 +33,8 @@ def security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     if request.endpoint != "static" and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
+    if request.is_secure:  # served over TLS (directly or, with PROXY_COUNT, at the proxy): stay on it
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     response.vary.add("Cookie")
     return response
 
@@ -85,9 +87,12 @@ def _not_found(exc: NotFound) -> Response:
 
 
 def _keystore(exc: KeyStoreError) -> Response:
-    # A configuration problem on our side (no passphrase, no active key): say so, never with key material.
+    # A configuration problem on our side (no passphrase, no active key): the detail, with key ids and file names,
+    # goes to the log for the office; the caller learns only that signing is unavailable, and why if it is the
+    # missing passphrase (something the operator, not a producer, must fix).
     log.error("key store: %s", exc.message)
-    return error_response(503, gettext("error.signing_unavailable", reason=exc.message))
+    key = "error.signing_no_passphrase" if isinstance(exc, NoPassphrase) else "error.signing_unavailable"
+    return error_response(503, gettext(key))
 
 
 def _storage_unavailable(exc: StorageUnavailable) -> Response:

@@ -248,7 +248,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "issue.too_large": ("Tem sẽ cần mã QR phiên bản {version} với tên miền {host}: hãy rút ngắn PUBLIC_HOST.",
                         "Stamps would need QR version {version} with host {host}: shorten PUBLIC_HOST."),
     "issue.already_recalled": ("Lô đã bị thu hồi trước đó.", "The batch was already recalled."),
-    "error.signing_unavailable": ("Chưa thể ký tem: {reason}", "Stamps cannot be signed now: {reason}"),
+    "error.signing_unavailable": ("Chưa thể ký tem lúc này; lỗi đã được ghi lại cho văn phòng OCOP.",
+                                  "Stamps cannot be signed right now; the error has been logged for the OCOP office."),
+    "error.signing_no_passphrase": ("Chưa thể ký tem: máy chủ chưa được cấu hình mật khẩu khóa ký (KEY_PASSPHRASE).",
+                                    "Stamps cannot be signed: the server has no key passphrase (KEY_PASSPHRASE) configured."),
     # verdicts (banner) and their reasons
     "verdict.genuine": ("Chính hãng", "Genuine"),
     "verdict.warning": ("Chính hãng, cần lưu ý", "Genuine, with a warning"),
