@@ -216,6 +216,11 @@ def test_cli_issue_codes_verify_states(app, runner, world, tmp_path):
     tampered = codes[0][:-3] + ("000" if not codes[0].endswith("000") else "111")
     bad = runner.invoke(cli, ["verify", "--jwks", str(jwks), codes[1], tampered, "HTTPS://TEM.EXAMPLE.VN/S/42"])
     assert bad.exit_code == 1 and bad.output.count("FAIL") == 2 and bad.output.count("OK") == 1
+    # a genuine payload behind a look-alike host: the signature holds, the address is not ours
+    lookalike = codes[1].replace("TEM.EXAMPLE.VN", "TEM-EXAMPLE.VN")
+    ours = runner.invoke(cli, ["verify", "--jwks", str(jwks), "--host", "tem.example.vn", codes[1], lookalike])
+    assert ours.exit_code == 1 and "OK   serial" in ours.output and "host tem.example.vn" in ours.output
+    assert "FAIL host-not-ours: printed for tem-example.vn" in ours.output
     assert runner.invoke(cli, ["activate", str(run["id"]), "--from", str(run["first_serial"])]).exit_code == 0
     outside = runner.invoke(cli, ["void", str(run["id"]), "--from", "1", "--to", str(run["last_serial"] + 9)])
     assert outside.exit_code == 1 and "inside the run" in outside.output

@@ -19,6 +19,7 @@ from ..registry.records import NotFound
 from ..signing_keys import keystore
 from ..stamps import code_list, issuing, quotas
 from ..stamps.errors import StampError
+from ..stamps.codec import parse_stamp_url
 from ..stamps.signing import verify_stamp
 from . import _app, _fail, _print_rows, _validation_text, cli
 
@@ -279,8 +280,11 @@ def _offline_keys(jwks: Path | None) -> dict:
 @click.option("--jwks", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Public keys as a JWKS file (e.g. saved from /.well-known/jwks.json); default: the instance's keys.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
-def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool) -> None:
-    """Check stamps offline (signature, key, issue time): one line per code, exit 1 if any fails. '-' reads stdin."""
+@click.option("--host", envvar="OCOP_STAMP_PUBLIC_HOST", help="Our verification host (default: "
+              "$OCOP_STAMP_PUBLIC_HOST): a stamp printed with another host fails, even with a good signature.")
+def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool, host: str | None) -> None:
+    """Check stamps offline (signature, key, issue time, printed host): one line per code, exit 1 if any fails.
+    '-' reads stdin."""
     keys_by_kid = _offline_keys(jwks)
     texts = [line.strip() for c in code for line in (sys.stdin if c == "-" else [c]) if line.strip()]
     results, failed = [], 0
@@ -291,11 +295,19 @@ def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool) -> None:
             failed += 1
             results.append({"code": text, "ok": False, "verdict": exc.verdict, "reason": exc.message})
             continue
+        # The signature covers the claims, not the host in front of them: a genuine payload behind a look-alike
+        # domain sends shoppers to someone else's page.
+        printed = parse_stamp_url(text)[0]
+        if host and printed and printed != host.lower():
+            failed += 1
+            results.append({"code": text, "ok": False, "verdict": "host-not-ours", "host": printed,
+                            "reason": f"printed for {printed}, not our host {host.lower()}: a look-alike address"})
+            continue
         claims = stamp.claims.as_dict()
         commune = places.commune(stamp.claims.origin_commune)
         claims["origin"] = commune.display("vi") if commune else None
         results.append({"code": text, "ok": True, "verdict": "signature-valid", "kid": stamp.key.kid_hex,
-                        "key_status": stamp.key.status, "claims": claims})
+                        "key_status": stamp.key.status, "host": printed, "claims": claims})
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False))
     else:
@@ -306,7 +318,7 @@ def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool) -> None:
                            f"origin {c['origin'] or c['origin_commune_code']} made {c['production_date']}"
                            f"{' expires ' + c['expiry_date'] if c['expiry_date'] else ''} "
                            f"certificate until {c['certificate_valid_until']} issued {c['issued_at']} "
-                           f"key {r['kid']} ({r['key_status']})")
+                           f"key {r['kid']} ({r['key_status']}) host {r['host'] or '-'}")
             else:
                 click.echo(f"FAIL {r['verdict']}: {r['reason']}  [{r['code'][:40]}{'…' if len(r['code']) > 40 else ''}]")
     if failed:
