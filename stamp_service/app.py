@@ -14,6 +14,7 @@ from .auth import access
 from .auth.hashing import PasswordChecker
 from .auth.throttle import Limits as LoginLimits
 from .config import instance_path, load_config
+from .exports import Limits as ExportLimits
 from .context import close_storage
 from .stamps.quotas import limits_from
 from .storage import Storage
@@ -57,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     access.check_every_route_declares_access(app)
     Rules.from_config(app.config["COPY_RULES"])  # a wrong threshold stops start-up, not the first scan
     Limits.from_config(app.config["VERIFY_LIMITS"])
+    ExportLimits.from_config(app.config["EXPORT_LIMITS"])
     ClaimLimits.from_config(app.config["CLAIM_LIMITS"])  # likewise a wrong guessing limit
     limits_from(app.config)  # and a wrong overprint margin or daily stamp quota
     login_limits = LoginLimits.from_config(app.config["LOGIN_LIMITS"])

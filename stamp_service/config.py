@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "OVERPRINT_MARGIN": 0.10,  # a batch's runs may hold its quantity plus this fraction (spoilt and test labels)
     "DAILY_STAMP_QUOTA": 200_000,  # stamps one producer may issue in 24 hours (admins: `ocop-stamp quota`)
     "LOGIN_LIMITS": {},  # sign-in throttle and password-check pool settings that differ from the defaults
+    "EXPORT_LIMITS": {},  # concurrent streamed exports per user and in all (stamp_service/exports.py)
     "PROXY_COUNT": 0,  # reverse proxies in front of us whose X-Forwarded-For is trusted
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

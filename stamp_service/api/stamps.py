@@ -6,6 +6,7 @@ from itertools import chain
 
 from flask import Response, current_app, g, jsonify, request, url_for
 
+from .. import exports
 from ..auth.access import roles
 from ..context import get_storage
 from ..registry import batches
@@ -67,7 +68,8 @@ def run_codes(run_id: int) -> Response:
     lines = issuing.codes(run, keystore(), current_app.config["PUBLIC_HOST"], bounds["from"], bounds["to"])
     first = next(lines)  # raise range and key errors now, as a 4xx, not halfway through the stream
     body = (f"{text}\n" for _serial, text in chain([first], lines))
-    return Response(body, mimetype="text/plain")  # the generator needs no request context: run and key are loaded
+    # the generator needs no request context: run and key are loaded
+    return exports.streamed(Response(body, mimetype="text/plain"))
 
 
 def _state_change(run_id: int, state: str) -> Response:

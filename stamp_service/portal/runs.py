@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from print_layouts import Calibration, NoRoomForBox, preview_png, render_pdf, render_test_page
 
+from .. import exports
 from .. import printing
 from ..auth.access import roles
 from ..context import get_storage
@@ -167,8 +168,8 @@ def run_pdf(run_id: int) -> Response:
 
     kind = "ma-cao" if content == "hidden-only" else "tem-ocop"
     filename = f"{kind}-dot-{run_id}-{template.name}.pdf"
-    return Response(printing.stream_pdf(render), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+    return exports.streamed(Response(printing.stream_pdf(render), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}))
 
 
 @bp.route("/portal/runs/<int:run_id>/test-page.pdf")
@@ -190,8 +191,8 @@ def run_codes_csv(run_id: int) -> Response:
     hidden codes, so only those who may print the run get it."""
     run = _run(run_id)
     lines = code_list.csv_lines(run, keystore(), current_app.config["PUBLIC_HOST"])
-    return Response(lines, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="ma-tem-dot-{run_id}.csv"', "Cache-Control": "no-store"})
+    return exports.streamed(Response(lines, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="ma-tem-dot-{run_id}.csv"', "Cache-Control": "no-store"}))
 
 
 def _serial_field(name: str) -> int | None:
