@@ -62,5 +62,21 @@ def streamed(response: Response) -> Response:
     if not slots.take(user_id, Limits.from_config(current_app.config.get("EXPORT_LIMITS"))):
         response.close()
         raise TooManyRequests(retry_after=RETRY_SECONDS)
-    response.call_on_close(lambda: slots.give_back(user_id))
+    released = threading.Event()
+
+    def give_back() -> None:
+        if not released.is_set():  # once: at the body's end, or when the response is closed, whichever is first
+            released.set()
+            slots.give_back(user_id)
+
+    body = response.response
+
+    def finishing():  # a download read to its end frees the slot even if nobody closes the response
+        try:
+            yield from body
+        finally:
+            give_back()
+
+    response.response = finishing()
+    response.call_on_close(give_back)
     return response

@@ -25,3 +25,9 @@ def test_exports_are_limited_per_user_and_in_all_until_closed(app, world):
     assert again.status_code == 200 and "HTTPS://" in next(iter(again.response)).decode()
     for response in (second, admin, again):
         response.close()
+
+
+def test_a_download_read_to_its_end_frees_its_slot(app, world):
+    for _ in range(4):  # one after the other, each read to the end (as a browser does), never closed explicitly
+        response = _open(app, world, "producer_a")
+        assert response.status_code == 200 and response.get_data(as_text=True).count("HTTPS://") == 20
