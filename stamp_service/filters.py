@@ -10,8 +10,8 @@ from flask import Flask, current_app, g, url_for
 from .auth import csrf
 from .i18n import LANGUAGES, current_language, gettext
 from .registry import places
+from .vn_time import local
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # not the C locale's
 
 
@@ -37,7 +37,7 @@ def _vietnam(value: str | None) -> dt.datetime | str:
     if not value:
         return ""
     try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(VIETNAM)
+        return local(value)
     except ValueError:
         return value
 

@@ -37,8 +37,8 @@ from ..i18n.catalog import CATALOG
 from ..registry import places
 from ..stamps.serials import format_serial
 from ..verification.verdicts import TONE, VERDICTS
+from ..vn_time import VIETNAM
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets may read as a formula (OWASP CSV injection)
 DASH = "—"
 

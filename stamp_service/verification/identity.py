@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, Signer
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))  # Asia/Ho_Chi_Minh has had no daylight saving since 1975
+from ..vn_time import VIETNAM, local
+
 _ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 _HOUSEHOLD = re.compile(r"^[a-z]:[0-9a-f]{16}$")
 
@@ -66,7 +67,7 @@ def vietnam_day(moment: dt.datetime) -> str:
 
 def vietnam_time(stored: str) -> str:
     """A stored UTC time as a shopper reads it, in Vietnam time: '14:32 03/12/2026'."""
-    return dt.datetime.fromisoformat(stored.replace("Z", "+00:00")).astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+    return local(stored).strftime("%H:%M %d/%m/%Y")
 
 
 def network_household(network: str | None, secret: str, moment: dt.datetime) -> str:
