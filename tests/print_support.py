@@ -120,7 +120,8 @@ def char_boxes(pdf: bytes, page: int = 0) -> list[tuple[str, tuple[float, float,
         text = pg.get_textpage()
         out = []
         for i in range(text.count_chars()):
-            char = text.get_text_range(i, 1)
+            # one code point straight from PDFium: get_text_range(i, 1) loses characters on pypdfium2 4.30
+            char = chr(pypdfium2.raw.FPDFText_GetUnicode(text.raw, i))
             if not char.strip():
                 continue
             left, bottom, right, top = text.get_charbox(i)

@@ -235,6 +235,12 @@ def sign_in(page: Page, who: str) -> None:
     page.wait_for_url(re.compile(r"/portal/?$"))
 
 
+def wait_for_image(image: Any) -> None:
+    """Wait until an <img> locator has loaded a picture (polls DOM properties: no script eval, which our CSP forbids)."""
+    expect(image).to_have_js_property("complete", True)
+    assert image.evaluate("i => i.naturalWidth") > 0, "the image loaded but is empty or broken"
+
+
 def batch_count(app) -> int:
     with app.app_context():
         return get_storage().count("batches")

@@ -18,7 +18,7 @@ from stamp_service.context import get_storage
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in, wait_for_image,
 )
 
 try:
@@ -69,8 +69,7 @@ def test_producer_prints_two_layer_stamps_on_a_phone(phone: Phone, live_server: 
     page.get_by_role("button", name="Xem trước").tap()
     preview = page.locator("img.preview")
     expect(preview).to_be_visible()
-    page.wait_for_function("() => { const i = document.querySelector('img.preview'); "
-                           "return i && i.complete && i.naturalWidth > 0; }")
+    wait_for_image(preview)
     expect(page.get_by_label("Chỉ mã cào, không có mã QR (giấy nhãn cào)")).to_be_checked()
     phone.assert_no_sideways_scroll("hidden-code preview")
     preview.scroll_into_view_if_needed()

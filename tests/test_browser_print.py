@@ -24,7 +24,7 @@ from stamp_service.stamps import issuing
 from stamp_service.stamps.serials import format_serial
 from stamp_service.stamps.signing import verify_stamp
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in, wait_for_image,
 )
 
 try:
@@ -94,8 +94,7 @@ def test_producer_prints_stamps_on_a_phone(phone: Phone, live_server: str, app, 
     page.get_by_role("button", name="Xem trước").tap()
     preview = page.locator("img.preview")
     expect(preview).to_be_visible()
-    page.wait_for_function("() => { const i = document.querySelector('img.preview'); "
-                           "return i && i.complete && i.naturalWidth > 0; }")
+    wait_for_image(preview)
     size = preview.evaluate("i => [i.naturalWidth, i.naturalHeight]")
     assert size[1] > size[0] > 100, f"the preview is not an A4 portrait page: {size}"
     box = preview.bounding_box()

@@ -349,6 +349,29 @@ def test_typed_checks_serial_and_forged_code(app, world, login) -> None:
     assert count(app, "scans") == scans  # an inspector's checks, typed ones too, are not shoppers' scans
 
 
+def test_a_genuine_payload_behind_a_look_alike_host_is_flagged_and_never_counts(app, world, login, api) -> None:
+    (serial, text), = stamp_codes(app, world.run_a, 1)
+    assert text.startswith("HTTPS://TEM.EXAMPLE.VN/S/")
+    look_alike = text.replace("TEM.EXAMPLE.VN", "TEM-EXAMPLE.VN")  # signature intact: it covers the claims only
+    inspector = login("inspector")
+    flagged = text_of(inspector.post("/inspect/check", {"code": look_alike}))
+    assert "Nghi ngờ tem sao chép" in flagged and "không phải địa chỉ chính thức tem.example.vn" in flagged
+    assert "Địa chỉ in trong mã QR: tem-example.vn" in flagged and "Trà hoa vàng" in flagged
+    ours = text_of(inspector.post("/inspect/check", {"code": text}))
+    assert "✓ Chính hãng" in ours and "Địa chỉ in trong mã QR: tem.example.vn" in ours
+
+    # An app (with its own token, whose look-ups are evidence) sends the look-alike many times: each answer
+    # says so, and none of them counts towards the stamp's copy rules or raises a suspicion.
+    client = api("inspector")
+    for _ in range(12):
+        answer = client("GET", "/api/v1/verify", query_string={"code": look_alike})
+        assert answer.status_code == 200 and answer.json["verdict"] == "suspected-copy"
+        assert [r["code"] for r in answer.json["reasons"]] == ["host_not_ours"]
+    assert not [r for r in rows(app, "scans", serial=serial) if r["evidence"]]
+    assert count(app, "suspicions") == 0
+    assert client("GET", "/api/v1/verify", query_string={"code": text}).json["verdict"] == "genuine"
+
+
 def test_stamp_detail_shows_everything_known(app, world, login, shopper) -> None:
     (serial, text), (other_serial, _) = stamp_codes(app, world.run_a, 2)
     other = app.test_client()

@@ -19,7 +19,7 @@ from ..registry.records import NotFound
 from ..signing_keys import keystore
 from ..stamps import code_list, issuing, quotas
 from ..stamps.errors import StampError
-from ..stamps.codec import parse_stamp_url
+from ..stamps.codec import foreign_host, parse_stamp_url
 from ..stamps.signing import verify_stamp
 from . import _app, _fail, _print_rows, _validation_text, cli
 
@@ -295,13 +295,11 @@ def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool, host: str | 
             failed += 1
             results.append({"code": text, "ok": False, "verdict": exc.verdict, "reason": exc.message})
             continue
-        # The signature covers the claims, not the host in front of them: a genuine payload behind a look-alike
-        # domain sends shoppers to someone else's page.
-        printed = parse_stamp_url(text)[0]
-        if host and printed and printed != host.lower():
+        printed, foreign = parse_stamp_url(text)[0], foreign_host(text, host)
+        if foreign:
             failed += 1
-            results.append({"code": text, "ok": False, "verdict": "host-not-ours", "host": printed,
-                            "reason": f"printed for {printed}, not our host {host.lower()}: a look-alike address"})
+            results.append({"code": text, "ok": False, "verdict": "host-not-ours", "host": foreign,
+                            "reason": f"printed for {foreign}, not our host {host.lower()}: a look-alike address"})
             continue
         claims = stamp.claims.as_dict()
         commune = places.commune(stamp.claims.origin_commune)

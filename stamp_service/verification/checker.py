@@ -15,7 +15,7 @@ from ..registry.records import Row
 from ..inspection import cases
 from ..stamps import issuing
 from ..stamps.claims import StampClaims
-from ..stamps.codec import looks_like_qr_text
+from ..stamps.codec import foreign_host, looks_like_qr_text, parse_stamp_url
 from ..stamps.errors import KeyRevoked, MalformedStamp, StampError
 from ..stamps.serials import parse_serial
 from ..stamps.signing import verify_stamp
@@ -45,6 +45,7 @@ class Outcome:
     claim: Row | None = None  # the first check of the stamp's hidden code, if it has one and it was claimed
     household: str | None = None  # who this scan counted for (a fresh browser may join a household here)
     verified_by: str | None = None  # "signature" (a QR text) or "serial" (a typed number: registered, not signed)
+    printed_host: str | None = None  # the host in front of a full QR text (None for a path or a typed serial)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -130,19 +131,23 @@ def _load_records(storage: Storage, outcome: Outcome) -> None:
 
 def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *, source: str,
            context: scans.ScanContext, rules: Rules, now: dt.datetime | None = None, record: bool = True,
-           evidence: bool = False) -> Outcome:
+           evidence: bool = False, host: str | None = None) -> Outcome:
     """Verify a QR text (any case) or a typed serial, record the scan (unless record=False: an inspector's
     check is kept with the visit, not counted as a shopper's scan), and return the outcome. evidence says
-    whether this scan may count for the copy rules (a signed QR opened on the page, a token client)."""
+    whether this scan may count for the copy rules (a signed QR opened on the page, a token client); host is
+    ours (PUBLIC_HOST): a full QR text printed for another host is a look-alike label."""
     now = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     outcome = Outcome(Verdict("malformed"))
     text = (code or "").strip()
+    foreign = None
     signed = looks_like_qr_text(text)  # a QR text carries a signature; a typed serial does not
     outcome.verified_by = "signature" if signed else "serial"
     try:
         if signed:
             stamp = verify_stamp(text, keys)
             outcome.claims, outcome.kid = stamp.claims, stamp.key.kid_hex
+            outcome.printed_host = parse_stamp_url(text)[0]
+            foreign = foreign_host(text, host)
         else:
             serial = parse_serial(text)
             run = issuing.run_for_serial(storage, serial)
@@ -162,8 +167,11 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
             context = identify(context, recent, now)
         outcome.household = context.household
         repeat = earlier_view(recent, context, rules, now) if source == "qr" else None
-        outcome.verdict = _judge(storage, outcome, rules, context, now, signed, evidence and signed and not repeat,
-                                 recent)
+        outcome.verdict = Verdict("suspected-copy", [reason("host_not_ours", host=foreign, ours=host.lower())]) \
+            if foreign else _judge(storage, outcome, rules, context, now, signed,
+                                   evidence and signed and not repeat, recent)
+        # A crafted host costs nothing to type: it answers this check and never counts against the producer.
+        evidence = evidence and not foreign
         if repeat is not None:  # a reload, a language switch, a return from the report form: a view, not a scan
             outcome.scan_id, record = repeat["id"], False
     claims = outcome.claims if outcome.verdict.name not in ("malformed", "invalid-signature", "unknown-key") else None

@@ -122,7 +122,8 @@ def run_check(code: str, source: str, *, with_device: bool = True, record: bool 
         throttle(context)
     evidence = source == "qr" or (source == "api" and client_id is not None)
     outcome = checker.verify(get_storage(), keystore().records(), code, source=source, context=context,
-                             rules=copy_rules(), record=record, evidence=evidence)
+                             rules=copy_rules(), record=record, evidence=evidence,
+                             host=current_app.config["PUBLIC_HOST"])
     if with_device and outcome.household:
         adopt_household(outcome.household)
     return outcome
