@@ -333,10 +333,14 @@ class PdfWriter:
         charprocs = self.reserve()
         self.write_object(charprocs, b"<< " + b" ".join(b"/g%d %d 0 R" % (g, p) for g, p in enumerate(procs)) + b" >>")
         names = b" ".join(b"/g%d" % g for g in range(256))
+        # Every glyph reads as a space, for viewers that ignore the QR's ActualText (older PDFium, Chrome's too):
+        # copying a label's text must not bring the modules' codes along.
+        cmap = self.reserve()
+        self.write_stream(cmap, _to_unicode(b"QR", [0x20] * 256))
         self.write_object(number, b"<< /Type /Font /Subtype /Type3 /Name /QR /FontBBox [0 -1 9 2] "
                           b"/FontMatrix [1 0 0 1 0 0] /CharProcs %d 0 R /Encoding << /Type /Encoding /Differences "
-                          b"[0 %s] >> /FirstChar 0 /LastChar 255 /Widths [%s] /Resources << >> >>" % (
-                              charprocs, names, b" ".join([b"8"] * 256)))
+                          b"[0 %s] >> /FirstChar 0 /LastChar 255 /Widths [%s] /Resources << >> /ToUnicode %d 0 R >>" % (
+                              charprocs, names, b" ".join([b"8"] * 256), cmap))
 
 
 def _to_unicode(name: bytes, subset: Iterable[int]) -> bytes:
