@@ -126,6 +126,10 @@ def test_every_reply_through_the_gateway_fits_one_sms(app, gateway, message, sen
     reply(gateway, message, sender)
 
 
+def test_a_gsm_at_sign_passed_through_as_nul_gets_a_reply(app, gateway):
+    assert reply(gateway, "\x00") == reply(gateway, "@")  # GSM-7's "@" is 0x00; some gateways pass it on as is
+
+
 def test_long_names_are_shortened_not_the_news(app, gateway):
     (serial, _text, code), *_ = hidden_run(app, 1)
     with app.app_context():
