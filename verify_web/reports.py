@@ -49,6 +49,15 @@ def _sent_since(since: str, **who: str) -> int:
             + len(storage.find_since("rejected_reports", "at", since, **who)))
 
 
+@bp.route("/report", methods=["GET"])
+@public
+def report_form() -> Response:
+    """The report form for a product that does not match its genuine-looking stamp (linked from that page)."""
+    code = request.args.get("code", "")[:600]
+    html = render_template("verify_web/report_form.html", code=code)
+    return remember_device(Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"}))
+
+
 @bp.route("/report", methods=["POST"])
 @public
 def report() -> tuple[Response, int] | Response:
