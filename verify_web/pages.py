@@ -72,7 +72,7 @@ def _page(outcome: checker.Outcome, code: str) -> Response:
     hotline = current_app.config["OFFICE_HOTLINE"]
     html = render_template("verify_web/result.html", o=outcome, code=code, commune=commune,
                            serial_text=format_serial(outcome.claims.serial) if outcome.claims else None,
-                           provinces=places.provinces(), bad=verdict in BAD, muted=verdict in MUTED,
+                           provinces=places.provinces_by_name(), bad=verdict in BAD, muted=verdict in MUTED,
                            report_title=report_title(verdict),
                            checked_at=checked_at(dt.datetime.now(dt.timezone.utc), current_language()),
                            hotline=hotline, hotline_tel=tel_link(hotline),
@@ -146,7 +146,7 @@ def share_province() -> Response:
     if request.method == "GET":
         scan_id = request.args.get("scan", "")
         html = render_template("verify_web/share.html", scan_id=scan_id if scan_id.isdigit() else "",
-                               provinces=places.provinces())
+                               provinces=places.provinces_by_name())
         return remember_device(Response(html, mimetype="text/html", headers=NO_CACHE))
     values = Schema("Share", (Field("scan_id", "integer", required=True, minimum=1),
                               Field("tinh", max_length=2, required=True))).clean(request.form)
