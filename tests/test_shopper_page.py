@@ -40,3 +40,12 @@ def test_the_time_of_a_check_is_vietnam_time():
     assert checked_at(moment, "vi") == "14:32, 03/12/2026"
     assert checked_at(moment, "en") == "14:32, 3 Dec 2026"
     assert checked_at(dt.datetime(2026, 12, 2, 17, 5, tzinfo=dt.timezone.utc), "vi") == "00:05, 03/12/2026"
+
+
+def test_a_revocation_is_dated_in_vietnam(app):
+    from stamp_service.filters import local_date
+
+    with app.test_request_context("/"):
+        assert local_date("2026-12-02T23:30:00Z") == "03/12/2026"
+        assert local_date("2026-12-02T16:59:00Z") == "02/12/2026"
+        assert local_date(None) == "" and local_date("not a time") == "not a time"
