@@ -253,3 +253,61 @@ def test_bad_verdicts_say_what_to_do(phone: Phone, live_server: str, app, world,
     shot(page, "revoked-en")
     assert not phone.console_errors and not phone.http_errors and not phone.failed, (
         phone.console_errors, phone.http_errors, phone.failed)
+
+
+def test_producer_photo_and_decision_scan_reach_the_shopper(phone: Phone, live_server: str, app, world, tmp_path) -> None:
+    """A producer uploads its product's photo from its phone; the office uploads the decision's scan; the shopper
+    sees the new photo (large, tap for the full image) and a link to the decision."""
+    from PIL import Image, ImageDraw
+
+    from test_browser import sign_in
+
+    photo = tmp_path / "tra-hoa-vang.png"
+    img = Image.new("RGB", (900, 700), (240, 200, 40))
+    ImageDraw.Draw(img).ellipse((200, 120, 700, 620), fill=(30, 110, 50))
+    img.save(photo)
+    page = phone.page
+    sign_in(page, "producer_a")
+    open_page(page, f"/portal/products/{world.product_a}")
+    page.get_by_role("link", name="Ảnh sản phẩm cho người mua").tap()
+    page.locator("#f-image").set_input_files(str(photo))
+    phone.assert_no_sideways_scroll("producer's photo form")
+    shot(page, "producer-photo-form")
+    page.get_by_role("button", name="Lưu", exact=True).tap()
+    page.wait_for_url(re.compile(rf"/portal/products/{world.product_a}$"))
+    page.context.clear_cookies()
+
+    sign_in(page, "admin")
+    page.goto(f"/portal/recognitions/{world.recognition_a}/scan")
+    page.locator("#f-scan").set_input_files(str(photo))
+    page.get_by_role("button", name="Lưu", exact=True).tap()
+    page.wait_for_url(re.compile(rf"/portal/products/{world.product_a}$"))
+    page.context.clear_cookies()
+
+    open_page(page, stamp_path(app, world.run_a, 7))
+    thumb = page.locator("a.photo img.thumb")
+    page.wait_for_load_state("load")
+    assert page.evaluate("img => img.complete && img.naturalWidth === 192", thumb.element_handle())
+    centre = page.evaluate("""img => { const c = document.createElement('canvas'); c.width = c.height = 1;
+        const x = c.getContext('2d'); x.drawImage(img, 96, 96, 1, 1, 0, 0, 1, 1);
+        return [...x.getImageData(0, 0, 1, 1).data].slice(0, 3); }""", thumb.element_handle())
+    assert centre[1] > centre[0] + 40, f"the new (green-centred) photo is not shown: {centre}"
+    expect(fact(page, "Giấy chứng nhận OCOP").get_by_role("link", name="Xem bản chụp quyết định")).to_have_attribute(
+        "href", f"/xem/decision/{world.recognition_a}")
+    shot(page, "with-producer-photo")
+    # Tapping the photo opens it full width on a page of ours (a bare image would break our CSP).
+    page.locator("a.photo").tap()
+    page.wait_for_url(re.compile(rf"/xem/product/{world.product_a}$"))
+    full = page.locator("main img.full")
+    page.wait_for_load_state("load")
+    natural = page.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]", full.element_handle())
+    assert natural == [True, 800, 622], natural
+    assert 300 <= full.bounding_box()["width"] <= 360
+    phone.assert_no_sideways_scroll("full photo")
+    shot(page, "full-photo")
+    page.go_back()
+    fact(page, "Giấy chứng nhận OCOP").get_by_role("link", name="Xem bản chụp quyết định").tap()
+    expect(page.locator("main h1")).to_have_text("Quyết định số 1/QĐ-UBND")
+    shot(page, "decision-scan")
+    assert not phone.console_errors and not phone.http_errors and not phone.failed, (
+        phone.console_errors, phone.http_errors, phone.failed)

@@ -43,7 +43,12 @@ def test_a_producer_uploads_its_own_product_photo(app, world, login):
         run = issuing.get_run(get_storage(), world.run_a)
         _serial, text = next(issuing.codes(run, keystore(app), app.config["PUBLIC_HOST"], 1, 1))
     html = app.test_client().get("/" + text.split("/", 3)[3]).get_data(as_text=True)
-    assert f'<a class="photo" href="/media/products/{world.product_a}.jpg"><img src="/media/products/{world.product_a}-small.jpg"' in html
+    assert f'<a class="photo" href="/xem/product/{world.product_a}"><img src="/media/products/{world.product_a}-small.jpg?v={after[:8]}"' in html
+    page = app.test_client().get(f"/xem/product/{world.product_a}")
+    assert page.status_code == 200 and f'<img class="full" src="/media/products/{world.product_a}.jpg?v={after[:8]}"' in page.get_data(as_text=True)
+    assert app.test_client().get(f"/xem/product/{world.product_b}").status_code == 404  # it has no photo
+    assert app.test_client().get("/xem/product/999").status_code == 404
+    assert app.test_client().get(f"/xem/user/{world.product_a}").status_code == 404
 
 
 def test_photo_upload_refusals_change_nothing(app, world, login, client):
@@ -78,6 +83,7 @@ def test_the_office_uploads_a_decision_scan_the_shopper_can_open(app, world, log
     url = f"/portal/recognitions/{world.recognition_a}/scan"
     assert admin.get(url).status_code == 200
     assert app.test_client().get(f"/media/decisions/{world.recognition_a}.jpg").status_code == 404  # none yet
+    assert app.test_client().get(f"/xem/decision/{world.recognition_a}").status_code == 404
     # refusals store nothing: not an image, no file, no CSRF token, not the office
     bad = admin.post(url, data={"scan": (io.BytesIO(b"GIF89a not really"), "qd.gif")}, content_type="multipart/form-data")
     assert bad.status_code == 400 and 'id="e-scan"' in bad.get_data(as_text=True)
@@ -99,4 +105,6 @@ def test_the_office_uploads_a_decision_scan_the_shopper_can_open(app, world, log
         run = issuing.get_run(get_storage(), world.run_a)
         _serial, text = next(issuing.codes(run, keystore(app), app.config["PUBLIC_HOST"], 1, 1))
     html = app.test_client().get("/" + text.split("/", 3)[3]).get_data(as_text=True)
-    assert f'<a href="/media/decisions/{world.recognition_a}.jpg">Xem bản chụp quyết định</a>' in html
+    assert f'<a href="/xem/decision/{world.recognition_a}">Xem bản chụp quyết định</a>' in html
+    page = app.test_client().get(f"/xem/decision/{world.recognition_a}").get_data(as_text=True)
+    assert "<h1>Quyết định số 1/QĐ-UBND</h1>" in page and f'src="/media/decisions/{world.recognition_a}.jpg?v=' in page

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, jsonify, render_template, request
+from flask import abort, current_app, jsonify, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from stamp_service import readiness
@@ -159,3 +159,24 @@ def share_province() -> Response:
                                         mimetype="text/html"))
     storage.update("scans", scan["id"], {"province_code": province})
     return remember_device(Response(render_template("verify_web/shared.html", ok=True), mimetype="text/html"))
+
+
+@bp.route("/xem/<any(product, decision):kind>/<int:item_id>")
+@public
+def picture(kind: str, item_id: int) -> Response:
+    """A product's photo or a decision's scan at full size, on a page of ours: a bare image opened in Chromium
+    is laid out by the browser's own inline style, which our Content-Security-Policy refuses. The image's URL
+    names its version, so a replaced photo is never served from a browser's day-long cache."""
+    storage = get_storage()
+    if kind == "product":
+        row = storage.get("products", item_id)
+        src = url_for("portal.product_image", product_id=item_id, v=row["image"][:8]) if row and row["image"] else None
+        title = row["name"] if row else ""
+    else:
+        row = storage.get("recognitions", item_id)
+        src = url_for("portal.decision_scan", rec_id=item_id, v=row["decision_scan"][:8]) if row and row["decision_scan"] else None
+        title = row["decision_number"] if row else ""
+    if src is None:
+        abort(404)
+    html = render_template("verify_web/picture.html", kind=kind, src=src, title=title)
+    return Response(html, mimetype="text/html")
