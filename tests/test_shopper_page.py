@@ -49,3 +49,12 @@ def test_a_revocation_is_dated_in_vietnam(app):
         assert local_date("2026-12-02T23:30:00Z") == "03/12/2026"
         assert local_date("2026-12-02T16:59:00Z") == "02/12/2026"
         assert local_date(None) == "" and local_date("not a time") == "not a time"
+
+
+def test_the_mismatch_report_form_links_back_only_to_a_stamp(app, client):
+    page = client.get("/report", query_string={"code": "S/12345"}).get_data(as_text=True)
+    assert '<a href="/S/12345">' in page and 'name="code" value="S/12345"' in page and 'name="csrf_token"' in page
+    odd = client.get("/report", query_string={"code": 'S/../..//evil.example/"><b>'})
+    html = odd.get_data(as_text=True)
+    assert odd.status_code == 200 and 'evil.example/"><b>' not in html  # escaped in the hidden field
+    assert 'href="/S/' not in html and "Quay lại trang kiểm tra tem" not in html
