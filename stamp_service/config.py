@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "KEY_PASSPHRASE": None,
     "DEVELOPMENT": False,
     "PUBLIC_HOST": "localhost:8000",  # the host printed in every stamp's URL
+    "OFFICE_NAME": "Văn phòng Điều phối Chương trình OCOP",  # the issuing office, named on every shopper's page
+    "OFFICE_HOTLINE": "",  # its hotline for shoppers (0203 3 835 000); empty: the pages give no number
     "ISSUER": "VN",  # issuer id in every stamp (1-8 of A-Z 0-9 -), e.g. the province office's code
     "DEFAULT_LANGUAGE": "vi",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # uploads larger than this get a 413 (phone photos are 2-12 MB)

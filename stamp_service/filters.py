@@ -50,6 +50,14 @@ def datetime_local(value: str | None) -> str:
     return moment.strftime("%d/%m/%Y %H:%M") if current_language() == "vi" else moment.strftime("%Y-%m-%d %H:%M")
 
 
+def local_date(value: str | None) -> str:
+    """The day in Vietnam of a stored UTC time (a revocation at 23:30 UTC happened the next day there)."""
+    moment = _vietnam(value)
+    if not isinstance(moment, dt.datetime):
+        return moment
+    return date(moment.date().isoformat())
+
+
 def clock(value: str | None, lang: str | None = None) -> str:
     """A stored UTC time as the hour then the day in Vietnam (Asia/Ho_Chi_Minh, UTC+7 all year), the way a
     sentence says it: "lúc 14:32 03/12/2026"; "14:32 on 3 Dec 2026" in English (words, so a narrow screen
@@ -116,3 +124,4 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(date=date, datetime=datetime_local, place=place, options=options, serial=serial,
                                number=number, province=province)
     app.jinja_env.filters["clock"] = clock
+    app.jinja_env.filters["local_date"] = local_date

@@ -53,10 +53,10 @@ def open_image(data: bytes, *, max_pixels: int, max_side: int | None = None, mod
         raise Invalid("error.image_format") from None
 
 
-def save_image(img: Image.Image, folder: Path) -> str:
+def save_image(img: Image.Image, folder: Path, *, max_side: int = MAX_SIDE) -> str:
     """Re-encode a decoded image as a small JPEG (no metadata) in folder; return its stored file name."""
     img = img.convert("RGB")
-    img.thumbnail((MAX_SIDE, MAX_SIDE))
+    img.thumbnail((max_side, max_side))
     out = io.BytesIO()
     img.save(out, "JPEG", quality=82, optimize=True, progressive=True)
     encoded = out.getvalue()
@@ -70,9 +70,10 @@ def save_image(img: Image.Image, folder: Path) -> str:
     return name
 
 
-def store_image(stream: IO[bytes], folder: Path, *, max_pixels: int) -> str:
-    """Validate an uploaded image, re-encode it as JPEG and return its stored file name."""
-    return save_image(open_image(stream.read(), max_pixels=max_pixels, max_side=MAX_SIDE), folder)
+def store_image(stream: IO[bytes], folder: Path, *, max_pixels: int, max_side: int = MAX_SIDE) -> str:
+    """Validate an uploaded image, re-encode it as JPEG (at most max_side pixels a side) and return its stored
+    file name."""
+    return save_image(open_image(stream.read(), max_pixels=max_pixels, max_side=max_side), folder, max_side=max_side)
 
 
 THUMB_SIDE = 192

@@ -11,6 +11,8 @@ _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0", "")
 ISSUER_RE = re.compile(r"^[A-Z0-9-]{1,8}$")
 # A host printed in every stamp: a DNS name or IPv4 address, an optional port; no scheme, path or user.
 HOST_RE = re.compile(r"^(?=.{1,253}(?::|$))[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
+# A phone number as people write it: digits, spaces and dots, an optional leading + (tel: links keep + and digits).
+HOTLINE_RE = re.compile(r"^\+?[0-9](?:[0-9 .]{1,18})[0-9]$")
 MIN_SECRET = 32  # characters of SECRET_KEY: it signs sessions, device cookies and network hashes
 POSITIVE = ("MAX_CONTENT_LENGTH", "MAX_IMAGE_PIXELS", "MAX_PHOTO_PIXELS", "PERMANENT_SESSION_LIFETIME")
 LANGUAGES = ("vi", "en")
@@ -43,6 +45,17 @@ def check(config: MutableMapping[str, Any]) -> None:
     if not isinstance(host, str) or not HOST_RE.match(host) or ".." in host:
         raise SettingsError(f"PUBLIC_HOST must be a host name with an optional port (tem.ocop.example.vn, "
                             f"127.0.0.1:8000), without https:// or a path, not {host!r}")
+    office = config.get("OFFICE_NAME")
+    if not isinstance(office, str) or not 1 <= len(office.strip()) <= 120:
+        raise SettingsError(f"OFFICE_NAME must be the issuing office's name (1-120 characters), not {office!r}")
+    config["OFFICE_NAME"] = office.strip()
+    hotline = config.get("OFFICE_HOTLINE")
+    if isinstance(hotline, int) and not isinstance(hotline, bool):  # OCOP_STAMP_OFFICE_HOTLINE=1900... reads as a number
+        hotline = str(hotline)
+    if not isinstance(hotline, str) or (hotline.strip() and not HOTLINE_RE.match(hotline.strip())):
+        raise SettingsError(f"OFFICE_HOTLINE must be a phone number (digits, spaces, dots, an optional leading +), "
+                            f"or empty, not {hotline!r}")
+    config["OFFICE_HOTLINE"] = hotline.strip()
     secret = config.get("SECRET_KEY")
     if not isinstance(secret, str) or len(secret) < MIN_SECRET:
         raise SettingsError(f"SECRET_KEY must be at least {MIN_SECRET} characters (leave it unset to have one "

@@ -29,7 +29,7 @@ except ImportError:  # the "test" extra is not installed: chromium_executable sk
 
 SMALL_PHONE = {**PHONE, "viewport": {"width": 360, "height": 640}}
 PAGE_BUDGET = 30 * 1024  # bytes on the wire for the whole verification page: document, CSS, icon, thumbnail
-GREEN, RED = "rgb(11, 107, 58)", "rgb(179, 38, 30)"  # .ok and .bad in verify.css
+GREEN, RED, AMBER = "rgb(11, 107, 58)", "rgb(179, 38, 30)", "rgb(138, 90, 0)"  # .ok, .bad, .caution in verify.css
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------
@@ -103,6 +103,9 @@ def expect_genuine(page: Page, serial: int, scans: int) -> None:
     expect(card.locator(".scans")).to_contain_text(f"Đã quét {scans} lần")
     assert card.locator(".scans").bounding_box()["y"] < page.viewport_size["height"]
     expect(page.locator("form[action$='/report']")).to_have_count(0)  # no report form for a genuine stamp
+    expect(page.locator("a.mismatch")).to_have_text("Sản phẩm không đúng với tem?")  # only a small link to one
+    expect(page.locator("main > section.banner .when")).to_have_text(re.compile(r"^Kiểm tra lúc \d\d:\d\d, \d\d/\d\d/20\d\d$"))
+    expect(page.locator("footer .office")).to_contain_text("tem.example.vn")
 
 
 def expect_counterfeit(page: Page, title: str) -> None:
@@ -179,7 +182,12 @@ def test_shopper_verifies_stamps_on_a_phone(browser: Browser, live_server: str, 
     sizes, again = transfer_sizes(page, document, [r for r in responses if r != document])
     shown = {("<the stamp page>" if p == genuine_path else p): n for p, n in sizes.items()}
     print(f"\nverification page, bytes on the wire: {shown}, total {sum(sizes.values())}; fetched again: {again}")
-    assert any(p.endswith("/verify.css") for p in sizes) and any(p.endswith("favicon.svg") for p in sizes), sizes
+    # The stylesheet comes inline (no round trip), allowed by its hash, never by 'unsafe-inline'.
+    assert not any(p.endswith(".css") for p in sizes) and any(p.endswith("favicon.svg") for p in sizes), sizes
+    policy = document.header_value("content-security-policy") or ""
+    assert re.search(r"style-src 'self' 'sha256-[A-Za-z0-9+/]{43}='", policy) and "unsafe-inline" not in policy, policy
+    expect(page.locator("head style")).to_have_count(1)
+    expect(page.locator("header")).to_have_css("background-color", GREEN)  # the inline style applied
     assert sum(sizes.values()) <= PAGE_BUDGET, f"the verification page weighs {sum(sizes.values())} bytes: {sizes}"
     phone.assert_no_sideways_scroll("genuine stamp")
     shot(page, "genuine-vi")
@@ -239,17 +247,26 @@ def test_shopper_verifies_stamps_on_a_phone(browser: Browser, live_server: str, 
     page.locator("#serial").fill(mistyped)
     page.get_by_role("button", name="Xác thực").tap()
     expect(page).to_have_url(re.compile(r"/check\?serial="))
-    expect_counterfeit(page, "Không có trong hệ thống: nghi hàng giả")
+    # ... and the page says so (amber, what to check, the number back in the box), not "counterfeit".
+    expect_banner(page, "Số sê-ri có vẻ gõ nhầm", "caution", "!", AMBER)
+    expect(page.locator("main > section.banner")).to_contain_text("chữ số cuối sau dấu")
+    expect(page.locator("form[action$='/report']")).to_have_count(0)
+    expect(page.locator("main > form.box #serial")).to_have_value(mistyped)
+    phone.assert_no_sideways_scroll("mistyped serial")
+    shot(page, "mistyped")
+    page.locator("#serial").fill(printed)  # corrected in place
+    page.get_by_role("button", name="Xác thực").tap()
+    expect_banner(page, "Chính hãng", "ok", "✓", GREEN)
 
     # 6. English one tap away, on the page the shopper is looking at.
     open_page(page, genuine_path)
-    expect_genuine(page, serial, scans=2)  # the same phone again within 30 minutes: a view
+    expect_genuine(page, serial, scans=3)  # the same phone again within 30 minutes: a view (the typed checks count)
     page.get_by_role("navigation").get_by_role("link", name="EN", exact=True).tap()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(re.compile(re.escape(genuine_path) + "$"))
     expect_banner(page, "Genuine", "ok", "✓", GREEN)
     expect(page.locator(".stars")).to_contain_text("4-star OCOP")
-    expect(page.locator("section.card .scans")).to_contain_text("Scanned 2 times")  # switching language: a view
+    expect(page.locator("section.card .scans")).to_contain_text("Scanned 3 times")  # switching language: a view
     phone.assert_no_sideways_scroll("genuine stamp in English")
     shot(page, "genuine-en")
     open_page(page, forged_path)
@@ -262,7 +279,7 @@ def test_shopper_verifies_stamps_on_a_phone(browser: Browser, live_server: str, 
         other = Phone(plain.new_page(), live_server)
         open_page(other.page, genuine_path)
         # a fresh browser on the same network the same day joins that household: still a view, not a new scan
-        expect_genuine(other.page, serial, scans=2)
+        expect_genuine(other.page, serial, scans=3)
         assert not other.failed and not other.http_errors and not other.console_errors, (
             other.failed, other.http_errors, other.console_errors)
         requests = phone.requests + other.requests

@@ -15,6 +15,7 @@ from stamp_service.inspection import cases, charts, stats
 from stamp_service.registry import batches, products, recognitions
 from stamp_service.stamps.serials import format_serial
 from stamp_service.verification.verdicts import TONE, VERDICTS
+from stamp_service.vn_time import VIETNAM
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
     ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in,
 )
@@ -26,7 +27,7 @@ except ImportError:  # the "test" extra is not installed: chromium_executable sk
 
 URL = "/inspect/dashboard"
 ODD_NAME = 'Nước mắm <b>&"Cái Rồng"'  # must come out escaped everywhere
-TODAY = dt.datetime.now(dt.timezone.utc).date()  # the page counts days as stored: UTC
+TODAY = dt.datetime.now(VIETNAM).date()  # the page counts Vietnam's days (scans are stored in UTC)
 
 
 def at(days_ago: int, hour: int = 3) -> str:
@@ -53,6 +54,7 @@ def data(app, world):
             (0, "genuine", s1, "22", a), (0, "genuine", s1 + 3, "22", a), (0, "genuine", s1 + 4, None, a),
             (1, "suspected-copy", s1, "01", a), (1, "suspected-copy", s1, "01", a),
             (2, "malformed", None, None, {}),
+            (2, "mistyped", None, None, {}),  # a typo: counted as a scan, never as a bad verdict
             (3, "recalled", s1 + 2, None, a),
             (4, "unknown-key", 999_999_999, "79", {}),
             (5, "invalid-signature", s1 + 1, None, a),
@@ -89,16 +91,17 @@ def test_dashboard_numbers(app, world, data):
     days = d["scans_per_day"]
     assert [day for day, _ in days] == [(TODAY - dt.timedelta(days=29 - i)).isoformat() for i in range(30)]
     per_day = dict(days)
-    expected = {0: 3, 1: 2, 2: 1, 3: 1, 4: 1, 5: 1, 6: 2, 7: 1, 29: 1}
+    expected = {0: 3, 1: 2, 2: 2, 3: 1, 4: 1, 5: 1, 6: 2, 7: 1, 29: 1}
     for ago in range(30):
         assert per_day[(TODAY - dt.timedelta(days=ago)).isoformat()] == expected.get(ago, 0), ago
-    assert d["total_scans"] == 13 and d["since"] == (TODAY - dt.timedelta(days=29)).isoformat()
+    assert d["total_scans"] == 14 and d["since"] == (TODAY - dt.timedelta(days=29)).isoformat()
 
     # Every verdict, in VERDICTS order, zero-filled.
     assert [v for v, _ in d["verdicts"]] == list(VERDICTS)
     assert dict(d["verdicts"]) == {**{v: 0 for v in VERDICTS}, "genuine": 6, "warning": 1, "suspected-copy": 2,
-                                   "malformed": 1, "recalled": 1, "unknown-key": 1, "invalid-signature": 1}
-    assert d["bad_scans"] == 6
+                                   "malformed": 1, "mistyped": 1, "recalled": 1, "unknown-key": 1,
+                                   "invalid-signature": 1}
+    assert d["bad_scans"] == 6  # the mistyped serial is not among them
 
     # Provinces per product: only scans that name one, most located scans first.
     provinces = {p["product_id"]: p for p in d["provinces"]}
@@ -136,10 +139,18 @@ def test_dashboard_numbers(app, world, data):
 def test_dashboard_window_and_expiry_edges(app, world):
     with app.app_context():
         s = get_storage()
-        s.insert("scans", {"at": at(6, hour=23), "verdict": "genuine", "source": "typed"})
+        # Days are Vietnam's: 17:00 UTC is midnight in Vietnam, so 16:59 UTC on day 7 ago is still that day there
+        # and 17:00 UTC is the first minute of the window's first day (day 6 ago); 23:30 UTC yesterday is today.
+        s.insert("scans", {"at": f"{(TODAY - dt.timedelta(days=7)).isoformat()}T16:59:59Z", "verdict": "genuine",
+                           "source": "typed"})
+        s.insert("scans", {"at": at(7, hour=17), "verdict": "genuine", "source": "typed"})
+        s.insert("scans", {"at": f"{(TODAY - dt.timedelta(days=1)).isoformat()}T23:30:00Z", "verdict": "mistyped",
+                           "source": "typed"})
         d = stats.dashboard(s, today=TODAY, days=7)
         assert len(d["scans_per_day"]) == 7 and d["scans_per_day"][0] == ((TODAY - dt.timedelta(days=6)).isoformat(), 1)
-        assert stats.dashboard(s, today=TODAY, days=6)["total_scans"] == 0
+        assert d["scans_per_day"][-1] == (TODAY.isoformat(), 1) and d["total_scans"] == 2
+        assert dict(d["verdicts"])["mistyped"] == 1 and d["bad_scans"] == 0
+        assert stats.dashboard(s, today=TODAY, days=6)["total_scans"] == 1
         assert d["provinces"] == [] and d["suspicious"] == []
         # A certificate valid for another 31 days is not due yet; an expired one is no longer "expiring".
         rec = s.get("recognitions", world.recognition_a)

@@ -21,6 +21,11 @@ ACCESS: dict[str, object] = {
     "verify_web.share_province": PUBLIC,
     "verify_web.claim": PUBLIC,
     "portal.product_thumbnail": PUBLIC,
+    "verify_web.report_form": PUBLIC,
+    "verify_web.picture": PUBLIC,
+    "portal.decision_scan": PUBLIC,
+    "portal.decision_scan_upload": {"admin"},
+    "portal.product_photo": {"admin", "producer"},
     "api.verify": PUBLIC,
     "api.claim": PUBLIC,
     # The SMS gateway's one route; a gateway token opens nothing else, and a gateway cannot sign in to pages.
@@ -104,7 +109,7 @@ OWNED = {
     "api.producers_get", "api.products_get", "api.recognitions_get", "api.batches_get", "api.batches_update",
     "api.run_create", "api.run_get", "api.run_codes", "api.run_activate", "api.run_void",
     "portal.run_detail", "portal.run_preview", "portal.run_pdf", "portal.run_test_page", "portal.run_state",
-    "portal.run_new", "portal.run_print_preview", "portal.run_codes_csv",
+    "portal.run_new", "portal.run_print_preview", "portal.run_codes_csv", "portal.product_photo",
 }
 CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin", "gateway")
 
@@ -120,12 +125,15 @@ def _url(rule, world) -> str:
                            "users": world.users["producer_a"]}[kind]
         elif arg == "kind" and rule.endpoint == "verify_web.inspect_media":
             values[arg] = "cases"
+        elif arg == "kind" and rule.endpoint == "verify_web.picture":
+            values[arg] = "product"
         else:
             values[arg] = {"producer_id": world.producer_a, "product_id": world.product_a, "batch_id": world.batch_a,
                            "rec_id": world.recognition_a, "user_id": world.users["producer_a"], "code": "22",
                            "kind": "producers", "filename": "portal.css", "run_id": world.run_a, "short": "S",
                            "payload": "123", "serial": world.first_serial, "visit_id": world.visit,
-                           "case_id": world.case, "name": world.case_photo, "suspicion_id": 1}[arg]
+                           "case_id": world.case, "name": world.case_photo, "suspicion_id": 1,
+                           "item_id": world.product_a}[arg]
     return rule.build(values, append_unknown=False)[1]
 
 

@@ -42,11 +42,24 @@ def test_development_true_spellings(tmp_path, monkeypatch, spelling):
     ("MAX_IMAGE_PIXELS", "16M", "MAX_IMAGE_PIXELS"),
     ("PROXY_COUNT", -1, "PROXY_COUNT"),
     ("DEFAULT_LANGUAGE", "fr", "DEFAULT_LANGUAGE"),
+    ("OFFICE_HOTLINE", "gọi 1900", "OFFICE_HOTLINE"),
+    ("OFFICE_HOTLINE", "12", "OFFICE_HOTLINE"),
+    ("OFFICE_HOTLINE", ["0203"], "OFFICE_HOTLINE"),
+    ("OFFICE_NAME", "  ", "OFFICE_NAME"),
+    ("OFFICE_NAME", "x" * 121, "OFFICE_NAME"),
 ])
 def test_a_wrong_setting_stops_start_up_with_its_name(tmp_path, monkeypatch, name, value, words):
     with pytest.raises(SettingsError) as caught:
         _make(tmp_path, monkeypatch, **{name: value})
     assert words in str(caught.value)
+
+
+def test_office_hotline_as_written_or_from_the_environment(tmp_path, monkeypatch):
+    app = _make(tmp_path, monkeypatch, OFFICE_HOTLINE=" 0203 3.835.000 ", OFFICE_NAME=" Văn phòng OCOP Quảng Ninh ")
+    assert app.config["OFFICE_HOTLINE"] == "0203 3.835.000" and app.config["OFFICE_NAME"] == "Văn phòng OCOP Quảng Ninh"
+    monkeypatch.setenv("OCOP_STAMP_OFFICE_HOTLINE", "19001234")  # read as a number (JSON), kept as a phone number
+    assert _make(tmp_path, monkeypatch).config["OFFICE_HOTLINE"] == "19001234"
+    assert _make(tmp_path, monkeypatch, OFFICE_HOTLINE="").config["OFFICE_HOTLINE"] == ""
 
 
 def test_default_language_is_read(tmp_path, monkeypatch):

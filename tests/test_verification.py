@@ -27,7 +27,8 @@ BANNERS = {"genuine": "Chính hãng", "warning": "Chính hãng, cần lưu ý", 
            "certificate-revoked": "Giấy chứng nhận OCOP bị thu hồi",
            "key-revoked": "Tem không còn giá trị (khóa ký bị thu hồi)",
            "unknown-key": "Không có trong hệ thống: nghi hàng giả",
-           "invalid-signature": "Tem giả: chữ ký không khớp", "malformed": "Không có trong hệ thống: nghi hàng giả"}
+           "invalid-signature": "Tem giả: chữ ký không khớp", "malformed": "Không có trong hệ thống: nghi hàng giả",
+           "mistyped": "Số sê-ri có vẻ gõ nhầm"}
 
 
 def codes_of(app, run_id, count=None):
@@ -88,8 +89,38 @@ def test_typed_serial_gives_the_same_verdict(app, world):
     assert body["verified_by"] == "serial"
     assert check_both(app, code, "genuine")["verified_by"] == "signature"
     typo = format_serial(serial)[:-3] + str((int(format_serial(serial)[-3]) + 1) % 10) + format_serial(serial)[-2:]
-    check_both(app, code, "malformed", typed=typo)
-    check_both(app, code, "malformed", typed="9 999 999-" + "0")
+    check_both(app, code, "mistyped", typed=typo)
+    # a serial whose check digit is right but that we never issued is not a typo: it is not in our system
+    check_both(app, code, "malformed", typed=format_serial(9_999_999))
+
+
+@pytest.mark.parametrize("typed", ["000 001-4", "000001", "1-3", "1 234 567-0", "12.345"])
+def test_a_typo_is_mistyped_not_counterfeit(app, world, typed):
+    """A wrong or missing check digit, or too few digits: the amber "mistyped" verdict with what to check, the
+    typed text back in the box to correct, no fake-report form; the API says the same; the scan is kept as such."""
+    serial, code = codes_of(app, world.run_a, 1)[0]
+    assert format_serial(1) == "000 001-3" and typed != format_serial(serial)
+    body = check_both(app, code, "mistyped", typed=typed)
+    assert body["reasons"][0]["code"] == "mistyped" and "-" in body["reasons"][0]["message"]
+    assert body["stamp"] is None and body["verified_by"] is None
+    html = shopper(app).get("/check", query_string={"serial": typed}).get_data(as_text=True)
+    assert 'class="banner caution"' in html and "nghi hàng giả" not in html
+    assert 'action="/report"' not in html and "Bạn nên làm gì" not in html
+    assert f'id="serial" name="serial" inputmode="numeric" autocomplete="off" placeholder="1 234 567-1" required value="{typed}"' in html
+    assert "so lại từng nhóm ba chữ số" in html
+    with app.app_context():
+        kept = get_storage().find("scans", source="typed")
+    assert kept and {row["verdict"] for row in kept} == {"mistyped"}, kept
+    english = shopper(app)
+    english.get("/lang/en")
+    page = english.get("/check", query_string={"serial": typed}).get_data(as_text=True)
+    assert "The serial looks mistyped" in page
+
+
+def test_what_is_not_a_typo_stays_malformed(app, world):
+    """Letters, or more digits than any serial has, are not a slip of the finger on a serial."""
+    for typed in ("ABC-123", "1234567890123"):
+        check_both(app, "x", "malformed", typed=typed)
 
 
 def test_forgeries_get_bad_verdicts(app, world, tmp_path):

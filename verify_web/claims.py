@@ -44,7 +44,7 @@ def claim() -> Response:
     back = back_to_stamp(code)
     html = render_template("verify_web/claim.html", result=result, o=outcome, error=error, code=code,
                            good=outcome is not None and outcome.verdict.name in GOOD, retry=retry, back=back,
-                           provinces=places.provinces() if retry else [],
+                           provinces=places.provinces_by_name() if retry else [],
                            # the language switch reloads the page it is on, and /claim answers POST only
                            lang_next=back or url_for("verify_web.index"))
     return remember_device(Response(html, status=status, mimetype="text/html", headers=headers))

@@ -13,6 +13,7 @@ from stamp_service.i18n import current_language, gettext as _
 from stamp_service.i18n.catalog import CATALOG
 from stamp_service.inspection import charts, stats
 from stamp_service.verification.verdicts import TONE
+from stamp_service.vn_time import VIETNAM
 
 from . import bp
 
@@ -35,7 +36,7 @@ def _verdict(name: str) -> str:
 @roles("admin", "inspector")
 def dashboard() -> str:
     """The last 30 days at a glance, and what needs doing next."""
-    today = dt.datetime.now(dt.timezone.utc).date()  # scans are stored with UTC times
+    today = dt.datetime.now(VIETNAM).date()  # the dashboard counts Vietnam's days, as every page shows times
     data = stats.dashboard(get_storage(), today=today)
     en = current_language() == "en"
     per_day = charts.bar_chart([(_short_day(d), n) for d, n in data["scans_per_day"]],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from flask import current_app, render_template, request
@@ -47,6 +48,17 @@ def _sent_since(since: str, **who: str) -> int:
     storage = get_storage()
     return (len(storage.find_since("reports", "at", since, **who))
             + len(storage.find_since("rejected_reports", "at", since, **who)))
+
+
+@bp.route("/report", methods=["GET"])
+@public
+def report_form() -> Response:
+    """The report form for a product that does not match its genuine-looking stamp (linked from that page)."""
+    code = request.args.get("code", "")[:600]
+    # Back to the stamp only for a stamp path of ours (S/ and digits), never a link made up in the query string.
+    back = f"/{code}" if re.fullmatch(r"[Ss]/[0-9]+", code) else None
+    html = render_template("verify_web/report_form.html", code=code, back=back)
+    return remember_device(Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"}))
 
 
 @bp.route("/report", methods=["POST"])

@@ -130,7 +130,12 @@ def document() -> dict[str, Any]:
         "responses": {"200": {"description": "The verdict", "content": {"application/json": {"schema": {
             "type": "object", "required": ["verdict", "verified_by", "reasons", "scan_count", "first_scan", "stamp"],
             "properties": {
-                "verdict": {"enum": list(VERDICTS)},
+                "verdict": {"enum": list(VERDICTS), "description":
+                            "genuine, warning: a stamp of ours in good standing (warning: read the reasons). "
+                            "mistyped: a typed serial whose check digit does not match, or with too few digits; "
+                            "the number was mistyped, which says nothing about the stamp: ask for it again, never "
+                            "call it counterfeit. Any other verdict is bad: show it in red (not-activated in "
+                            "amber) with its reasons."},
                 "verified_by": {"enum": ["signature", "serial", None], "description":
                                 "signature: the QR text's signature was checked. serial: a typed serial was "
                                 "found in our records, which proves only that the number exists (anyone can copy "

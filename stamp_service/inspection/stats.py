@@ -1,9 +1,10 @@
 """The provincial dashboard's numbers: scans per day, verdict mix, where products are scanned, the stamps that
 read as fakes most often, shoppers' reports, certificates due for renewal and cases (no Flask here).
 
-Days are the UTC dates scans are stored with ('at' is ISO UTC), so a day's bar counts scans whose stored date
-is that day. The window is the `days` days ending with `today`, both included; counts other than the per-day
-series run from the window's first day on (no scan is stored with a time in the future).
+Days are Vietnam's days (Asia/Ho_Chi_Minh, UTC+7, as every page shows times), though scans are stored in UTC:
+a scan at 23:30 UTC on the 2nd counts on the 3rd. The window is the `days` days ending with `today` (a day in
+Vietnam), both included; counts other than the per-day series run from the window's first midnight in Vietnam on
+(no scan is stored with a time in the future). A mistyped serial is not a bad verdict: typos are no counterfeits.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from ..registry import places, recognitions
 from ..stamps import issuing
 from ..stamps.serials import format_serial
 from ..storage import Storage
+from ..verification.scans import iso
 from ..verification.verdicts import TONE, VERDICTS
+from ..vn_time import VIETNAM
 from .cases import STATUSES as CASE_STATUSES
 
 SUSPECT = "suspected-copy"
-BAD = tuple(v for v in VERDICTS if TONE[v] == "bad")  # includes suspected-copy
+BAD = tuple(v for v in VERDICTS if TONE[v] == "bad")  # includes suspected-copy, never mistyped (amber)
+VN_OFFSET_HOURS = int(VIETNAM.utcoffset(None).total_seconds() // 3600)
 TOP_STAMPS = 10  # rows of the "most suspicious stamps" table
 TOP_PRODUCTS = 10  # products whose provinces are shown
 RECENT_REPORTS = 10
@@ -37,9 +41,10 @@ def window(today: dt.date, days: int) -> list[dt.date]:
 def dashboard(storage: Storage, *, today: dt.date, days: int = 30) -> dict[str, Any]:
     """Everything the dashboard shows, for the `days` days ending with today (and renewals due within `days`)."""
     period = window(today, days)
-    since = f"{period[0].isoformat()}T00:00:00Z"
+    since = iso(dt.datetime.combine(period[0], dt.time(), tzinfo=VIETNAM))  # the first day's midnight in Vietnam
 
-    per_day = storage.count_by("scans", "at", since_column="at", since=since, day=True)
+    per_day = storage.count_by("scans", "at", since_column="at", since=since, day=True,
+                               utc_offset_hours=VN_OFFSET_HOURS)
     scans_per_day = [(d.isoformat(), per_day.get(d.isoformat(), 0)) for d in period]
 
     by_verdict = storage.count_by("scans", "verdict", since_column="at", since=since)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
@@ -65,6 +66,42 @@ def _load() -> tuple[dict[str, Province], dict[str, Commune]]:
 def provinces() -> list[Province]:
     """All provinces, by code."""
     return sorted(_load()[0].values(), key=lambda p: p.code)
+
+
+# Vietnamese alphabetical order: ă and â after a, đ after d, ê after e, ô and ơ after o, ư after u; tones only
+# break ties (dictionary order: none, huyền, hỏi, ngã, sắc, nặng).
+_ALPHABET = "a ă â b c d đ e ê f g h i j k l m n o ô ơ p q r s t u ư v w x y z".split()
+_RANK = {letter: i for i, letter in enumerate(_ALPHABET)}
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+
+def _syllable_key(word: str) -> tuple[tuple[tuple[int, str | int], ...], tuple[int, ...]]:
+    """One word's letters (each base letter with its breve, circumflex or horn) and then its tones."""
+    letters: list[tuple[int, str | int]] = []
+    tones: list[int] = []
+    for char in unicodedata.normalize("NFD", word):
+        if char in _TONES:
+            tones.append(_TONES[char])
+        elif unicodedata.combining(char):
+            if letters and letters[-1][0] == 0:  # ă, â, ê, ô, ơ, ư: another letter of the alphabet
+                letter = unicodedata.normalize("NFC", _ALPHABET[int(letters[-1][1])] + char)
+                letters[-1] = (0, _RANK.get(letter, letters[-1][1]))
+        elif char in _RANK:
+            letters.append((0, _RANK[char]))
+        else:
+            letters.append((1, char))  # digits and other letters: after the alphabet
+    return tuple(letters), tuple(tones)
+
+
+def vietnamese_key(text: str) -> tuple[tuple[tuple[tuple[int, str | int], ...], tuple[int, ...]], ...]:
+    """A sort key for Vietnamese alphabetical order, word by word as dictionaries go (Cà Mau before Cao Bằng,
+    Đà Nẵng after every D, Lâm Đồng after Lào Cai); tones break ties only."""
+    return tuple(_syllable_key(word) for word in text.casefold().split())
+
+
+def provinces_by_name() -> list[Province]:
+    """All provinces in Vietnamese alphabetical order of their names, for lists people pick from."""
+    return sorted(_load()[0].values(), key=lambda p: vietnamese_key(p.name))
 
 
 def communes(province_code: str | None = None) -> list[Commune]:

@@ -113,6 +113,11 @@ def revoke(storage: Storage, rec_id: int, data: Mapping[str, Any]) -> Row:
     )  # type: ignore[return-value]
 
 
+def set_decision_scan(storage: Storage, rec_id: int, file_name: str | None) -> Row:
+    """Point the recognition at a stored scan of its decision (or none)."""
+    return storage.update("recognitions", rec_id, {"decision_scan": file_name})  # type: ignore[return-value]
+
+
 def get(storage: Storage, rec_id: int, *, producer_id: int | None = None) -> Row:
     """One recognition (only of the given producer's products, when set); raises NotFound."""
     rec = storage.get("recognitions", rec_id)

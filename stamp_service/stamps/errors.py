@@ -21,6 +21,13 @@ class MalformedStamp(StampError):
     default = "the code cannot be read as a stamp"
 
 
+class MistypedSerial(MalformedStamp):
+    """A typed serial with a wrong or missing check digit, or too few digits: a slip of the finger, not a fake."""
+
+    verdict = "mistyped"
+    default = "the serial's check digit does not match: a digit was mistyped or left out"
+
+
 class UnknownKey(StampError):
     """Signed with a key we never published, or issued outside its key's validity window."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .claims import MAX_ID
-from .errors import MalformedStamp
+from .errors import MalformedStamp, MistypedSerial
 
 # The Damm quasigroup table of order 10 (H. M. Damm, 2004).
 _DAMM = (
@@ -44,13 +44,17 @@ def parse_serial_or_number(text: str) -> int:
 
 
 def parse_serial(text: str) -> int:
-    """The serial from what a person typed (spaces, dots and dashes ignored); raises MalformedStamp."""
+    """The serial from what a person typed (spaces, dots and dashes ignored); raises MistypedSerial for digits
+    that cannot be a serial as printed (too few, a wrong check digit), MalformedStamp for anything else."""
     compact = re.sub(r"[\s.\-–]", "", text or "")
-    if not compact.isdigit() or not MIN_DIGITS + 1 <= len(compact) <= 12:
-        raise MalformedStamp("a serial has at least 7 digits, the last one a check digit")
+    if not compact.isascii() or not compact.isdigit() or len(compact) > 12:
+        raise MalformedStamp("a serial is 7 to 12 digits, the last one a check digit")
+    # Only digits: someone copied the number off a label and slipped (left out the check digit or a group).
+    if len(compact) < MIN_DIGITS + 1:
+        raise MistypedSerial("a serial has at least 7 digits, the last one a check digit")
     body, check = compact[:-1], int(compact[-1])
     if damm(body) != check:
-        raise MalformedStamp("the serial's check digit does not match: a digit was mistyped")
+        raise MistypedSerial()
     serial = int(body)
     if not 0 < serial <= MAX_ID:
         raise MalformedStamp("no such serial")

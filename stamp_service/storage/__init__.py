@@ -189,8 +189,9 @@ class Storage:
         return count, low
 
     def count_by(self, table: str, column: str, *, since_column: str | None = None, since: str | None = None,
-                 day: bool = False, **where: Any) -> dict[Any, int]:
-        """Row counts grouped by a column (by its date part when day=True), optionally since a time."""
+                 day: bool = False, utc_offset_hours: int = 0, **where: Any) -> dict[Any, int]:
+        """Row counts grouped by a column (by its date part when day=True, that date taken utc_offset_hours from
+        the stored UTC time, e.g. 7 for Vietnam's days), optionally since a time."""
         allowed = _table(table)
         if column not in allowed or (since_column is not None and since_column not in allowed):
             raise ValueError("unknown column")
@@ -198,7 +199,12 @@ class Storage:
         if since_column is not None:
             clause += (" AND " if clause else " WHERE ") + f"{since_column} >= ?"
             params.append(since)
-        key = f"substr({column}, 1, 10)" if day else column
+        if not isinstance(utc_offset_hours, int) or not -14 <= utc_offset_hours <= 14:
+            raise ValueError("utc_offset_hours must be a whole number of hours from -14 to 14")
+        if day and utc_offset_hours:
+            key = f"date({column}, '{utc_offset_hours:+d} hours')"
+        else:
+            key = f"substr({column}, 1, 10)" if day else column
         if not _in_range(params):
             return {}
         rows = self.db.execute(f"SELECT {key}, count(*) FROM {table}{clause} GROUP BY {key} ORDER BY {key}", params)

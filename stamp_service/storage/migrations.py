@@ -433,6 +433,16 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "0010_shop_decision_scan",
+        [
+            # The office may upload a scan of a recognition's decision; the shopper's page links to it.
+            "ALTER TABLE recognitions ADD COLUMN decision_scan TEXT",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
@@ -445,7 +455,7 @@ TABLES: dict[str, frozenset[str]] = {
     ),
     "recognitions": frozenset(
         "id product_id decision_number decision_date issuing_body level stars valid_from valid_until status"
-        " revoked_at revocation_reason created_at".split()
+        " revoked_at revocation_reason created_at decision_scan".split()
     ),
     "users": frozenset("id email name password_hash role producer_id disabled created_at".split()),
     "batches": frozenset(

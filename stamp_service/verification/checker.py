@@ -41,6 +41,7 @@ class Outcome:
     serial_state: str | None = None
     scan_count: int = 0
     first_scan: str | None = None
+    first_province: str | None = None  # where the stamp was first checked, if that shopper chose to say
     scan_id: int | None = None
     claim: Row | None = None  # the first check of the stamp's hidden code, if it has one and it was claimed
     household: str | None = None  # who this scan counted for (a fresh browser may join a household here)
@@ -69,7 +70,11 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
     if outcome.serial_state == "void":
         return Verdict("suspected-copy", [reason("void")])
     standing = outcome.standing
-    if standing is None or standing.status in ("expired", "superseded"):
+    warnings: list[Reason] = []
+    if standing is not None and standing.status == "expired" and _made_while_certified(outcome):
+        # Goods made under a valid certificate may be sold after it ends: tell the shopper, do not call it fake.
+        warnings.append(reason("certificate_expired_after", until=_day(outcome.recognition["valid_until"])))
+    elif standing is None or standing.status in ("expired", "superseded"):
         return Verdict("certificate-expired", [reason("certificate_expired")])
     if standing.status == "revoked":
         return Verdict("certificate-revoked", [reason("certificate_revoked")])
@@ -89,7 +94,7 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
     if signals.suspicions and evidence:
         suspicions.raise_for(storage, run, claims.serial, signals, now)
         return Verdict("suspected-copy", signals.suspicions)
-    warnings: list[Reason] = list(signals.warnings)
+    warnings.extend(signals.warnings)
     if outcome.claim is not None and outcome.claim["household"] != context.household:
         warnings.append(reason("claimed_before", at=vietnam_time(outcome.claim["at"])))
     if standing.expiring:
@@ -99,6 +104,20 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
     # A typed serial proves only that the number is registered (anyone can copy it off a pack); only a scanned
     # QR code carries the signature.
     return Verdict("genuine", [reason("genuine" if signed else "genuine_typed")])
+
+
+def _made_while_certified(outcome: Outcome) -> bool:
+    """Whether the stamp's batch was produced within its (now expired) certificate's validity."""
+    rec, claims = outcome.recognition, outcome.claims
+    if rec is None or claims is None:
+        return False
+    made = claims.production_date.isoformat()
+    return rec["valid_from"] <= made <= rec["valid_until"]
+
+
+def _day(iso_day: str) -> str:
+    """A stored date as printed in a reason, the Vietnamese way (03/12/2026) in either language."""
+    return dt.date.fromisoformat(iso_day[:10]).strftime("%d/%m/%Y")
 
 
 def _differs_from_run(outcome: Outcome, run: Row) -> str | None:
@@ -185,6 +204,8 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
         outcome.scan_id = row["id"]
     if claims is not None:
         outcome.scan_count, outcome.first_scan = storage.count_and_min("scans", "at", serial=claims.serial)
+        first = scans.first_of(storage, claims.serial) if outcome.first_scan else None
+        outcome.first_province = first["province_code"] if first else None
     return outcome
 
 

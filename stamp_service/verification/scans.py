@@ -59,3 +59,9 @@ def record(storage: Storage, *, at: dt.datetime, serial: int | None, run_id: int
         "province_code": context.province_code, "household": context.household, "fresh": int(context.fresh),
         "evidence": int(evidence),
     })
+
+
+def first_of(storage: Storage, serial: int) -> dict[str, Any] | None:
+    """The first recorded check of a stamp (when and, if that shopper said, in which province)."""
+    rows = storage.find("scans", serial=serial, order_by=("at", "id"), limit=1)
+    return rows[0] if rows else None

@@ -10,9 +10,16 @@ from ..i18n import Message
 GOOD = ("genuine", "warning")
 BAD = ("suspected-copy", "not-activated", "recalled", "certificate-expired", "certificate-revoked", "key-revoked",
        "unknown-key", "invalid-signature", "malformed")
-VERDICTS = GOOD + BAD
+# A typed serial whose check digit does not match (or is missing): the number was mistyped, which says nothing
+# about the stamp, so it is neither good nor bad and never counts as a counterfeit.
+MISTYPED = "mistyped"
+VERDICTS = GOOD + BAD + (MISTYPED,)
 # What the banner looks like: ok (green), caution (amber), bad (red).
-TONE = {"genuine": "ok", "warning": "caution", "not-activated": "caution", **{v: "bad" for v in BAD if v != "not-activated"}}
+TONE = {"genuine": "ok", "warning": "caution", "not-activated": "caution", MISTYPED: "caution",
+        **{v: "bad" for v in BAD if v != "not-activated"}}
+# Bad verdicts about a stamp of ours whose records we still show: the product card below the banner is muted
+# (grey stars, no green "valid") because the pack in the shopper's hands is not what those records vouch for.
+MUTED = ("suspected-copy", "recalled", "certificate-expired", "certificate-revoked", "key-revoked")
 
 
 @dataclass(frozen=True)
