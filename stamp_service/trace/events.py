@@ -22,24 +22,24 @@ from ..storage import Storage
 
 @dataclass(frozen=True)
 class Stage:
-    """One kind of production stage: its CBV 2.0 business step and the icon the timeline shows."""
+    """One kind of production stage: its CBV 2.0 business step and the outline icon the timeline draws."""
 
     name: str
     biz_step: str
-    icon: str
+    icon: str  # SVG path data on a 24x24 grid, stroked: drawn inline, so no font or request is needed
 
 
 # CBV 2.0 has no farming step: planting is "other" with our stage name beside it; harvest and processing bring the
 # product (or a new form of it) into being, which CBV calls commissioning.
 STAGES: dict[str, Stage] = {s.name: s for s in (
-    Stage("planting", "other", "🌱"),
-    Stage("harvest", "commissioning", "🧺"),
-    Stage("receiving", "receiving", "📥"),
-    Stage("processing", "commissioning", "⚙️"),
-    Stage("packing", "packing", "📦"),
-    Stage("quality_test", "inspecting", "🔬"),
-    Stage("storage", "storing", "🏠"),
-    Stage("shipping", "shipping", "🚚"),
+    Stage("planting", "other", "M12 21v-9m0 0C12 7 9 5 4 5c0 5 3 7 8 7zm0-2c0-4 3-6 8-6 0 4-3 6-8 6z"),
+    Stage("harvest", "commissioning", "M3 10h18l-2 10H5zm4 0 5-6 5 6"),
+    Stage("receiving", "receiving", "M12 3v10m-4-4 4 4 4-4M3 14v6h18v-6"),
+    Stage("processing", "commissioning", "M12 8a4 4 0 1 0 .01 0M12 2v3m0 14v3M2 12h3m14 0h3M5 5l2 2m10 10 2 2M5 19l2-2M17 7l2-2"),
+    Stage("packing", "packing", "M3 7l9-4 9 4v10l-9 4-9-4zm0 0 9 4 9-4m-9 4v10"),
+    Stage("quality_test", "inspecting", "M9 3h6m-5 0v6L5 19a1 1 0 0 0 1 2h12a1 1 0 0 0 1-2l-5-10V3M7 15h10"),
+    Stage("storage", "storing", "M3 21V9l9-6 9 6v12M7 21v-8h10v8m-10-4h10"),
+    Stage("shipping", "shipping", "M2 6h12v10H2zm12 4h4l3 3v3h-7M6 17a2 2 0 1 0 .01 0m11 0a2 2 0 1 0 .01 0"),
 )}
 SOURCES = ("portal", "api", "csv", "epcis", "demo")
 MAX_INPUTS = 20

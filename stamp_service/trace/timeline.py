@@ -1,0 +1,51 @@
+"""What pages show of a batch's record: the shopper's timeline (as it stands) and the staff's full record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from ..context import get_storage
+from ..registry import places
+from ..registry.records import Row
+from . import events as trace_events
+
+SHOPPER_OPEN = 3  # stages shown before the "more" fold on a phone
+
+
+def _item(event: Row, lang: str) -> dict[str, Any]:
+    commune = places.commune(event["commune_code"])
+    where = commune.display(lang) if commune else event["commune_code"]
+    return {
+        "id": event["id"], "stage": event["stage"], "icon": trace_events.STAGES[event["stage"]].icon,
+        "event_time": event["event_time"], "place": f"{event['site']}, {where}" if event["site"] else where,
+        "description": event["description"] or "", "inputs": event["inputs"], "ship_to": event["ship_to"],
+        "photos": event["photos"], "corrects": event["corrects"], "reason": event["reason"],
+        "corrected_by": event["corrected_by"], "created_by": event["created_by"], "source": event["source"],
+        "created_at": event["created_at"],
+    }
+
+
+def for_shopper(batch_id: int | None, lang: str = "vi") -> list[dict[str, Any]]:
+    """The batch's stages as they stand (corrected versions only), oldest first."""
+    if not batch_id:
+        return []
+    return [_item(e, lang) for e in trace_events.current(trace_events.list_for(get_storage(), batch_id))]
+
+
+def for_staff(batch_id: int, lang: str = "vi") -> list[dict[str, Any]]:
+    """Every stage, corrections and corrected ones alike, with who entered each."""
+    storage = get_storage()
+    rows = trace_events.list_for(storage, batch_id)
+    authors = {u["id"]: u for u in storage.find("users", id=list({e["created_by"] for e in rows if e["created_by"]}))}
+    items = []
+    for e in rows:
+        author = authors.get(e["created_by"])
+        items.append({**_item(e, lang), "author": (author["name"] or author["email"]) if author else None})
+    return items
+
+
+def register(app: Flask) -> None:
+    """Let templates ask for a batch's timeline (the pages' views need not change)."""
+    app.jinja_env.globals.update(trace_timeline=for_shopper, trace_record=for_staff, trace_open=SHOPPER_OPEN)

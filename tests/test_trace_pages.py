@@ -1,0 +1,66 @@
+"""The record on pages: the producer's stage form (errors beside fields, corrections as new events), the full
+record for inspectors (corrections and who entered each), and only the record as it stands for shoppers."""
+
+from __future__ import annotations
+
+import re
+
+from stamp_service.context import get_storage
+from stamp_service.signing_keys import keystore
+from stamp_service.stamps import issuing
+
+FORM = {"stage": "harvest", "at": "2026-11-20T07:30", "province_code": "22", "place_code": "06978",
+        "description": "Hái hoa trà vàng", "input_material": "Hoa trà tươi"}
+
+
+def _stamp_path(app) -> str:
+    with app.app_context():
+        run = issuing.get_run(get_storage(), app.world.run_a)
+        _, text = next(issuing.codes(run, keystore(app), app.config["PUBLIC_HOST"], 1, 1))
+    return "/" + text.split("/", 3)[3]
+
+
+def _count(app) -> int:
+    with app.app_context():
+        return get_storage().count("batch_events")
+
+
+def test_a_correction_keeps_both_for_inspectors_and_shows_shoppers_the_fix(app, login, world):
+    producer = login("producer_a")
+    url = f"/portal/batches/{world.batch_a}/stages/new"
+    assert producer.post(url, FORM).status_code == 302
+    first = producer.get(f"{url}?corrects=1").get_data(as_text=True)
+    assert "Sửa công đoạn" in first and 'name="corrects" value="1"' in first and "Hái hoa trà vàng" in first
+    no_reason = producer.post(url, {**FORM, "corrects": "1", "at": "2026-11-20T09:15"})
+    assert no_reason.status_code == 400 and 'id="e-reason"' in no_reason.get_data(as_text=True)
+    assert _count(app) == 1
+    assert producer.post(url, {**FORM, "corrects": "1", "at": "2026-11-20T09:15", "reason": "Ghi nhầm giờ"}).status_code == 302
+
+    record = login("inspector").get(f"/portal/batches/{world.batch_a}").get_data(as_text=True)
+    assert "20/11/2026 07:30" in record and "20/11/2026 09:15" in record  # both versions
+    assert "Đã được sửa bởi công đoạn #2" in record and "Sửa công đoạn #1: Ghi nhầm giờ" in record
+    assert record.count("Người ghi: producer_a@example.vn") == 2
+    assert "stages/new" not in record  # inspectors read, never write
+
+    shopper = app.test_client().get(_stamp_path(app)).get_data(as_text=True)
+    timeline = shopper[shopper.index('id="timeline"'):]
+    assert "20/11/2026 09:15" in timeline and "20/11/2026 07:30" not in timeline
+
+
+def test_the_form_is_the_producers_own(app, login, world):
+    assert login("inspector").get(f"/portal/batches/{world.batch_a}/stages/new").status_code == 403
+    assert login("producer_b").get(f"/portal/batches/{world.batch_a}/stages/new").status_code == 404
+    no_token = login("producer_a").client.post(f"/portal/batches/{world.batch_a}/stages/new", data=FORM)
+    assert no_token.status_code == 400 and _count(app) == 0
+
+
+def test_unknown_commune_is_shown_beside_the_place(app, login, world):
+    page = login("producer_a").post(f"/portal/batches/{world.batch_a}/stages/new",
+                                    {**FORM, "province_code": "", "place_code": "99999"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and re.search(r'id="e-place_code">Không có xã với mã 99999', html)
+    assert _count(app) == 0
+
+
+def test_no_timeline_without_stages(app):
+    assert 'id="timeline"' not in app.test_client().get(_stamp_path(app)).get_data(as_text=True)
