@@ -45,6 +45,7 @@ def test_a_correction_keeps_both_for_inspectors_and_shows_shoppers_the_fix(app, 
     shopper = app.test_client().get(_stamp_path(app)).get_data(as_text=True)
     timeline = shopper[shopper.index('id="timeline"'):]
     assert "20/11/2026 09:15" in timeline and "20/11/2026 07:30" not in timeline
+    assert "<dt>Nơi chế biến, đóng gói cuối cùng</dt><dd>Xã Ba Chẽ, Tỉnh Quảng Ninh</dd>" in timeline
 
 
 def test_the_form_is_the_producers_own(app, login, world):
@@ -62,5 +63,8 @@ def test_unknown_commune_is_shown_beside_the_place(app, login, world):
     assert _count(app) == 0
 
 
-def test_no_timeline_without_stages(app):
-    assert 'id="timeline"' not in app.test_client().get(_stamp_path(app)).get_data(as_text=True)
+def test_no_timeline_without_stages_but_the_passport_facts(app):
+    html = app.test_client().get(_stamp_path(app)).get_data(as_text=True)
+    assert "Hành trình sản phẩm" not in html and 'class="tl"' not in html
+    assert "<dt>Mã số thuế</dt><dd>5701998231</dd>" in html  # the producer's identifier (ND 37/2026)
+    assert "Nơi chế biến, đóng gói cuối cùng" not in html  # no stage recorded: nothing to say

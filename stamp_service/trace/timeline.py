@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from ..context import get_storage
+from ..i18n import current_language, gettext
 from ..registry import places
 from ..registry.records import Row
 from . import events as trace_events
@@ -46,6 +47,25 @@ def for_staff(batch_id: int, lang: str = "vi") -> list[dict[str, Any]]:
     return items
 
 
+def passport_facts(outcome: Any) -> list[tuple[str, str]]:
+    """The passport facts (ND 37/2026) the shopper's product card does not already show, as (term, value)."""
+    if outcome is None or outcome.claims is None or outcome.batch is None or outcome.product is None:
+        return []
+    from . import passport  # imports the verification checker, which pages load anyway
+
+    facts = []
+    if outcome.product["gtin"]:
+        facts.append((gettext("f.gtin"), outcome.product["gtin"]))
+    ident = passport.public_identifier(outcome.producer) if outcome.producer else None
+    if ident and ident["value"]:
+        facts.append((gettext(f"id_type.{ident['type']}"), ident["value"]))
+    last = passport.last_processing(trace_events.current(trace_events.list_for(get_storage(), outcome.batch["id"])))
+    if last is not None:
+        facts.append((gettext("stage.last_place"), _item(last, current_language())["place"]))
+    return facts
+
+
 def register(app: Flask) -> None:
-    """Let templates ask for a batch's timeline (the pages' views need not change)."""
-    app.jinja_env.globals.update(trace_timeline=for_shopper, trace_record=for_staff, trace_open=SHOPPER_OPEN)
+    """Let templates ask for a batch's timeline and passport facts (the pages' views need not change)."""
+    app.jinja_env.globals.update(trace_timeline=for_shopper, trace_record=for_staff, trace_facts=passport_facts,
+                                 trace_open=SHOPPER_OPEN)
