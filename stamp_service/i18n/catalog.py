@@ -233,6 +233,18 @@ CATALOG: dict[str, tuple[str, str]] = {
     "stage.corrects": ("Sửa công đoạn #{id}: {reason}", "Corrects stage #{id}: {reason}"),
     "stage.corrected_by": ("Đã được sửa bởi công đoạn #{id}", "Corrected by stage #{id}"),
     "action.cancel": ("Huỷ", "Cancel"),
+    "dl.title": ("Thông tin lô hàng", "About this batch"),
+    "dl.not_proof": ("Trang này cho biết sản phẩm, lô và hành trình của lô. Nó không chứng minh hàng thật: hãy quét "
+                     "mã QR trên tem OCOP để xác thực.",
+                     "This page tells the product, its batch and the batch's journey. It does not prove the item is "
+                     "genuine: scan the QR code on the OCOP stamp to verify it."),
+    "dl.serial": ("Số sê-ri theo mã GS1", "Serial in the GS1 code"),
+    "error.dl_malformed": ("Mã GS1 Digital Link không đúng cấu trúc (thứ tự 01, 10, 21).",
+                           "Not a well-formed GS1 Digital Link (qualifiers in the order 01, 10, 21)."),
+    "error.dl_form": ("Đường link cần có GTIN rồi số lô: /01/GTIN/10/SỐ-LÔ.",
+                      "The link needs a GTIN, then a lot: /01/GTIN/10/LOT."),
+    "error.dl_gtin14": ("GTIN trong đường link phải đủ 14 chữ số.", "The GTIN in the link must have 14 digits."),
+    "error.dl_unknown": ("Không có lô hàng nào với GTIN và số lô này.", "No batch has this GTIN and lot."),
     "error.passport_unknown": ("Không có tem nào của hệ thống mang mã này.", "No stamp of ours carries this code."),
     "f.stage": ("Công đoạn", "Stage"),
     "f.at": ("Thời điểm", "Time"),

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import jsonschema
 
 from ..registry.records import Row
+from . import digital_link
 from . import events as trace_events
 from .events import STAGES
 
@@ -35,7 +36,10 @@ def gtin14(gtin: str) -> str:
 def lot_uri(host: str, product: Row, lot: str) -> str:
     """The class-level identifier of a batch: GS1 Digital Link with a GTIN, our own URI without."""
     if product.get("gtin"):
-        return f"https://id.gs1.org/01/{gtin14(product['gtin'])}/10/{quote(lot, safe='')}"
+        try:
+            return digital_link.build("id.gs1.org", product["gtin"], lot)
+        except digital_link.BadLink:  # a lot GS1 cannot carry (over 20 characters): our own URI below
+            pass
     return f"https://{host}/id/product/{product['id']}/lot/{quote(lot, safe='')}"
 
 
