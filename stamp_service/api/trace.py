@@ -13,7 +13,7 @@ from ..context import get_storage
 from ..i18n import Message, gettext
 from ..registry import batches, products
 from ..registry.fields import ValidationError
-from ..trace import epcis, events
+from ..trace import epcis, epcis_import, events
 from ..trace import passport as trace_passport
 from ..verification.requests import run_check
 from . import bp
@@ -50,6 +50,17 @@ def batch_epcis(batch_id: int) -> Response:
     doc = epcis.batch_document(storage, current_app.config["PUBLIC_HOST"], batch,
                                products.get(storage, batch["product_id"]))
     return Response(json.dumps(doc, ensure_ascii=False), mimetype=epcis.MEDIA_TYPE)
+
+
+@bp.route("/batches/<int:batch_id>/epcis", methods=["POST"])
+@roles("producer", "admin")
+def batch_epcis_import(batch_id: int) -> tuple[Response, int]:
+    """Record a partner's EPCIS 2.0 document as the batch's received inputs: 201, or 400 naming each bad event."""
+    storage = get_storage()
+    batches.get(storage, batch_id, producer_id=g.identity.scope)
+    rows = epcis_import.import_document(storage, batch_id, json_object(), producer_id=g.identity.scope,
+                                        user_id=g.identity.user_id)
+    return jsonify(items=[events.present({**r, "corrected_by": None}) for r in rows]), 201
 
 
 @bp.route("/passport")
@@ -108,7 +119,20 @@ def openapi_paths(paths: dict[str, Any], schemas: dict[str, Any], errors: Callab
                        "corrected events carry an errorDeclaration naming their correction.",
         "responses": {"200": {"description": "EPCISDocument", "content": {epcis.MEDIA_TYPE: {"schema": {
             "type": "object", "description": "https://ref.gs1.org/standards/epcis/2.0.0/epcis-json-schema.json"}}}},
-            **errors(401, 403, 404)}}}
+            **errors(401, 403, 404)}},
+        "post": {
+            "summary": "Import a partner's EPCIS 2.0 document as the batch's received inputs (one step back)",
+            "tags": ["traceability"], "parameters": batch_id,
+            "description": "Roles: producer (its own batches), admin; token scope issue. Each partner event becomes a "
+                           "receiving stage at the batch's place, its outputs our inputs (GS1 Digital Links give GTIN "
+                           "and lot). All or nothing: a 400 names each wrong event (fields events[i]), and an event "
+                           "already imported (same eventID) is refused.",
+            "requestBody": {"required": True, "content": {epcis.MEDIA_TYPE: {"schema": {"type": "object"}},
+                                                          "application/json": {"schema": {"type": "object"}}}},
+            "responses": {"201": {"description": "The stages recorded", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"items": {"type": "array",
+                                                           "items": {"$ref": "#/components/schemas/BatchEvent"}}}}}}},
+                **errors(400, 401, 403, 404, 413)}}}
     paths["/api/v1/passport"] = {"get": {
         "summary": "Digital product passport of the product a stamp is on (ND 37/2026 minimum content)",
         "tags": ["traceability"], "security": [],
