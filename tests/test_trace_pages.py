@@ -68,3 +68,43 @@ def test_no_timeline_without_stages_but_the_passport_facts(app):
     assert "Hành trình sản phẩm" not in html and 'class="tl"' not in html
     assert "<dt>Mã số thuế</dt><dd>5701998231</dd>" in html  # the producer's identifier (ND 37/2026)
     assert "Nơi chế biến, đóng gói cuối cùng" not in html  # no stage recorded: nothing to say
+
+
+def test_inspectors_batch_page_and_record_pdf_carry_the_full_record(app, api, login, world):
+    import pypdfium2 as pdfium
+
+    call = api("producer_a")
+    first = call("POST", f"/api/v1/batches/{world.batch_a}/events", json={
+        "stage": "harvest", "at": "2026-11-20T07:30:00+07:00", "commune_code": "06978", "description": "Hái hoa",
+        "inputs": [{"material": "Hoa trà vàng tươi", "supplier": "Hộ ông Sáng", "lot": "HS-01"}]}).get_json()
+    call("POST", f"/api/v1/batches/{world.batch_a}/events", json={
+        "stage": "harvest", "at": "2026-11-20T08:30:00+07:00", "commune_code": "06978", "description": "Hái hoa",
+        "corrects": first["id"], "reason": "Ghi nhầm giờ"})
+    inspector = login("inspector")
+    page = inspector.get(f"/inspect/batches/{world.batch_a}").get_data(as_text=True)
+    assert "Các công đoạn sản xuất" in page and "Đã được sửa bởi công đoạn #2" in page
+    assert "Người ghi: producer_a@example.vn" in page and "stages/new" not in page
+
+    # a check of one of the batch's stamps puts its record into the visit's PDF
+    serial, text = _first(app)
+    assert inspector.post("/inspect/check", {"code": text}).status_code in (200, 302)
+    pdf = inspector.get(f"/inspect/visits/{world.visit}/record.pdf")
+    assert pdf.status_code == 200
+    doc = pdfium.PdfDocument(pdf.data)
+    words = re.sub(r"\s+", " ", " ".join(doc[i].get_textpage().get_text_range() for i in range(len(doc))))
+    for expected in ("Hồ sơ truy xuất: Trà hoa vàng · lô A-001", "Thu hoạch", "20/11/2026 07:30", "20/11/2026 08:30",
+                     "Sửa công đoạn #1: Ghi nhầm giờ", "Đã được sửa bởi công đoạn #2",
+                     "Nguyên liệu: Hoa trà vàng tươi", "producer_a@"):
+        assert expected in words, expected
+    page0 = doc[len(doc) - 1].render(scale=1.5).to_pil()
+    from pathlib import Path
+
+    out = Path(__file__).resolve().parent.parent / "test-artifacts"
+    out.mkdir(exist_ok=True)
+    page0.save(out / "trace-record-pdf.png")
+
+
+def _first(app):
+    with app.app_context():
+        run = issuing.get_run(get_storage(), app.world.run_a)
+        return next(issuing.codes(run, keystore(app), app.config["PUBLIC_HOST"], 1, 1))

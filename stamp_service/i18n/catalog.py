@@ -737,4 +737,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "record.col.reasons": ("Lý do", "Reasons"),
     "record.col.note": ("Ghi chú", "Note"),
     "record.col.photo": ("Ảnh", "Photo"),
+    "record.trace_title": ("Hồ sơ truy xuất: {product} · lô {lot}", "Traceability record: {product} · lot {lot}"),
+    "record.col.stage": ("Công đoạn", "Stage"),
+    "record.col.place": ("Nơi thực hiện", "Place"),
+    "record.col.stage_note": ("Mô tả, nguyên liệu, nơi giao", "Description, inputs, shipped to"),
+    "record.col.entered_by": ("Người ghi", "Entered by"),
 }

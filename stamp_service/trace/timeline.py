@@ -47,6 +47,24 @@ def for_staff(batch_id: int, lang: str = "vi") -> list[dict[str, Any]]:
     return items
 
 
+def for_serials(serials: list[Any], lang: str = "vi") -> list[dict[str, Any]]:
+    """The full record of each batch the given serials belong to (an inspection's checked stamps), with stages."""
+    from ..stamps import issuing
+
+    storage = get_storage()
+    seen: dict[int, dict[str, Any]] = {}
+    for serial in serials:
+        run = issuing.run_for_serial(storage, serial) if isinstance(serial, int) else None
+        if run is None or run["batch_id"] in seen:
+            continue
+        batch = storage.get("batches", run["batch_id"])
+        product = storage.get("products", batch["product_id"]) if batch else None
+        stages = for_staff(run["batch_id"], lang) if batch and product else []
+        if stages:
+            seen[run["batch_id"]] = {"product": product["name"], "lot": batch["lot"], "stages": stages}  # type: ignore[index]
+    return list(seen.values())
+
+
 def passport_facts(outcome: Any) -> list[tuple[str, str]]:
     """The passport facts (ND 37/2026) the shopper's product card does not already show, as (term, value)."""
     if outcome is None or outcome.claims is None or outcome.batch is None or outcome.product is None:
