@@ -125,3 +125,40 @@ def test_producer_records_stages_and_the_shopper_sees_the_timeline(phone: Phone,
     finally:
         shopper.close()
     assert not phone.console_errors, phone.console_errors
+
+
+def test_digital_link_page_on_a_phone_in_both_languages(phone: Phone, live_server: str, app) -> None:
+    page, world = phone.page, app.world
+    with app.app_context():
+        from stamp_service.registry import products
+
+        products.update(get_storage(), world.product_a, {"gtin": "8938505974194"})
+        for stage, day, text in (("harvest", 20, "Hái hoa trà vàng"), ("processing", 21, "Sấy lạnh 48 giờ"),
+                                 ("packing", 23, "Đóng hộp 50 g"), ("shipping", 25, "Giao cửa hàng")):
+            events.record(get_storage(), world.batch_a, {"stage": stage, "at": f"2026-11-{day}T09:00:00+07:00",
+                                                         "commune_code": "06978", "description": text},
+                          producer_id=world.producer_a, user_id=world.users["producer_a"])
+    responses: list[Response] = []
+    page.on("response", lambda r: responses.append(r))
+    document = open_page(page, "/01/08938505974194/10/A-001")
+    banner = page.locator("main > section.banner")
+    expect(banner.locator("h1")).to_have_text("Thông tin lô hàng")
+    expect(banner).to_contain_text("quét mã QR trên tem OCOP")
+    expect(page.locator("#timeline > ol.tl > li")).to_have_count(3)
+    assert {urlsplit(r.url).netloc for r in responses} == {urlsplit(live_server).netloc}
+    sizes, _ = transfer_sizes(page, document, [r for r in responses if r != document])
+    assert sum(sizes.values()) <= PAGE_BUDGET, sizes
+    phone.assert_no_sideways_scroll("digital link page")
+    shot(page, "digital-link-vi")
+    page.locator("header nav a", has_text="EN").tap()
+    expect(banner.locator("h1")).to_have_text("About this batch")
+    expect(page.locator("#timeline h2")).to_have_text("The product's journey")
+    expect(page.locator("#timeline > ol.tl > li").first).to_contain_text("Harvest")
+    expect(page.locator("#timeline summary")).to_have_text("Show the rest (1)")
+    phone.assert_no_sideways_scroll("digital link page in English")
+    shot(page, "digital-link-en")
+    bad = page.goto("/01/08938505974195/10/A-001")
+    assert bad is not None and bad.status == 400
+    expect(page.locator("main")).to_contain_text("check digit")
+    shot(page, "digital-link-bad-check-digit")
+    assert not phone.console_errors, phone.console_errors

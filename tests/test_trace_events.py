@@ -64,6 +64,20 @@ def test_bad_input_is_refused_beside_its_field_and_stores_nothing(app, api, worl
     assert _stored(app) == []
 
 
+@pytest.mark.parametrize("body", [
+    {**HARVEST, "reason": 5, "corrects": 1}, {**HARVEST, "corrects": "một"}, {**HARVEST, "at": 20261120},
+    {**HARVEST, "inputs": [5]}, {**HARVEST, "inputs": [{"material": ["chè"]}]}, {**HARVEST, "ship_to": "chợ"},
+    {**HARVEST, "ship_to": []}, {**HARVEST, "photos": "https://x.vn/a.jpg"}, {**HARVEST, "stage": None},
+    {**HARVEST, "description": "x" * 501}, {**HARVEST, "at": "2026-02-30T07:30:00+07:00"},
+    {**HARVEST, "at": "1999-12-31T23:00:00+07:00"}, [HARVEST], "harvest", None,
+])
+def test_odd_json_is_a_400_never_a_500(app, api, world, body):
+    response = api("producer_a")("POST", _url(world), json=body)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"]
+    assert _stored(app) == []
+
+
 def test_malformed_json_is_a_clear_400(app, api, world):
     response = api("producer_a")("POST", _url(world), data="{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and response.get_json()["error"]

@@ -208,7 +208,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "stage.storage": ("Lưu kho", "Storage"),
     "stage.shipping": ("Vận chuyển / giao hàng", "Shipping"),
     "stage.timeline": ("Hành trình sản phẩm", "The product's journey"),
-    "stage.more": ("Xem thêm {n} công đoạn", "Show {n} more stages"),
+    "stage.more": ("Xem thêm {n} công đoạn", "Show the rest ({n})"),
     "stage.photo": ("Ảnh {n}", "Photo {n}"),
     "stage.list": ("Các công đoạn sản xuất", "Production stages"),
     "stage.last_place": ("Nơi chế biến, đóng gói cuối cùng", "Last processing or packing place"),

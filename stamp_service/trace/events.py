@@ -148,9 +148,9 @@ def clean(data: Mapping[str, Any], *, now: dt.datetime | None = None, strict: bo
         except Invalid as exc:
             errors["at"] = exc.message
     extra = _clean_list(data, errors)
-    if data.get("corrects") and not (data.get("reason") or "").strip() and "reason" not in errors:
+    if values.get("corrects") and not values.get("reason") and "reason" not in errors:
         errors["reason"] = Message("error.event_reason_required")
-    if not data.get("corrects") and (data.get("reason") or "").strip():
+    if values.get("reason") and not data.get("corrects") and "corrects" not in errors:
         errors["corrects"] = Message("error.required")
     if errors:
         raise ValidationError(errors)
