@@ -108,3 +108,18 @@ def _first(app):
     with app.app_context():
         run = issuing.get_run(get_storage(), app.world.run_a)
         return next(issuing.codes(run, keystore(app), app.config["PUBLIC_HOST"], 1, 1))
+
+
+def test_a_long_record_keeps_the_shoppers_page_light(app, world):
+    from stamp_service.trace import events
+
+    with app.app_context():
+        for n in range(40):
+            events.record(get_storage(), world.batch_a, {
+                "stage": "processing", "at": f"2026-11-{1 + n % 28:02d}T{n % 24:02d}:00:00+07:00",
+                "commune_code": "06978", "site": "Xưởng chế biến số " + "9" * 100, "description": "Sấy lạnh " * 55,
+                "photos": ["https://anh.example.vn/" + "a" * 270] * 5}, producer_id=world.producer_a, user_id=None)
+    html = app.test_client().get(_stamp_path(app)).get_data()
+    # the page's own bytes; its CSS, icon and thumbnail add about 6 KB to the 30 KB budget
+    assert len(html) <= 24 * 1024, len(html)
+    assert html.decode().count("<li>") == 12  # the first eleven and the last

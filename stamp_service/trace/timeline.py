@@ -13,13 +13,16 @@ from ..registry.records import Row
 from . import events as trace_events
 
 SHOPPER_OPEN = 3  # stages shown before the "more" fold on a phone
+SHOPPER_MAX = 12  # stages on the shopper's page at most (each line cut to ONE_LINE): it stays under 30 KB
+ONE_LINE = 160
+SHOPPER_PHOTOS = 2  # photo links per stage on the shopper's page
 
 
 def _item(event: Row, lang: str) -> dict[str, Any]:
     commune = places.commune(event["commune_code"])
     where = commune.display(lang) if commune else event["commune_code"]
     return {
-        "id": event["id"], "stage": event["stage"], "icon": trace_events.STAGES[event["stage"]].icon,
+        "id": event["id"], "stage": event["stage"],
         "event_time": event["event_time"], "place": f"{event['site']}, {where}" if event["site"] else where,
         "description": event["description"] or "", "inputs": event["inputs"], "ship_to": event["ship_to"],
         "photos": event["photos"], "corrects": event["corrects"], "reason": event["reason"],
@@ -29,10 +32,17 @@ def _item(event: Row, lang: str) -> dict[str, Any]:
 
 
 def for_shopper(batch_id: int | None, lang: str = "vi") -> list[dict[str, Any]]:
-    """The batch's stages as they stand (corrected versions only), oldest first."""
+    """The batch's stages as they stand (corrected versions only), oldest first: the first SHOPPER_MAX - 1 and the
+    last (where the product went), each described in one line."""
     if not batch_id:
         return []
-    return [_item(e, lang) for e in trace_events.current(trace_events.list_for(get_storage(), batch_id))]
+    items = [_item(e, lang) for e in trace_events.current(trace_events.list_for(get_storage(), batch_id))]
+    if len(items) > SHOPPER_MAX:
+        items = items[:SHOPPER_MAX - 1] + items[-1:]
+    for item in items:
+        text = item["description"]
+        item["description"] = text if len(text) <= ONE_LINE else text[:ONE_LINE - 1].rstrip() + "…"
+    return items
 
 
 def for_staff(batch_id: int, lang: str = "vi") -> list[dict[str, Any]]:
@@ -86,4 +96,5 @@ def passport_facts(outcome: Any) -> list[tuple[str, str]]:
 def register(app: Flask) -> None:
     """Let templates ask for a batch's timeline and passport facts (the pages' views need not change)."""
     app.jinja_env.globals.update(trace_timeline=for_shopper, trace_record=for_staff, trace_facts=passport_facts,
-                                 trace_open=SHOPPER_OPEN)
+                                 trace_open=SHOPPER_OPEN, trace_photos=SHOPPER_PHOTOS,
+                                 trace_icons={name: s.icon for name, s in trace_events.STAGES.items()})
