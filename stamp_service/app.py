@@ -17,6 +17,7 @@ from .config import instance_path, load_config
 from .exports import Limits as ExportLimits
 from .context import close_storage
 from .stamps.quotas import limits_from
+from .trace import timeline
 from .storage import Storage
 from .verification.claims import Limits as ClaimLimits
 from .verification.copy_detection import Rules
@@ -55,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(errors.security_headers)
     errors.register(app)
     filters.register(app)
+    timeline.register(app)
     access.check_every_route_declares_access(app)
     Rules.from_config(app.config["COPY_RULES"])  # a wrong threshold stops start-up, not the first scan
     Limits.from_config(app.config["VERIFY_LIMITS"])

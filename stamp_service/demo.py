@@ -20,6 +20,7 @@ from .registry.fields import ValidationError
 from .stamps import issuing
 from .registry.recognitions import add_months
 from .storage import Storage
+from .trace import demo_stages
 
 LOGINS_FILE = "demo-logins.json"
 
@@ -140,7 +141,7 @@ def load(storage: Storage, instance: Path, today: dt.date | None = None) -> dict
         for n, spec in enumerate(PRODUCERS):
             producer = producers.create(storage, spec["producer"])
             logins[spec["login"]] = _password()
-            users.create(storage, {"email": spec["login"], "role": "producer", "producer_id": producer["id"],
+            owner = users.create(storage, {"email": spec["login"], "role": "producer", "producer_id": producer["id"],
                                    "name": spec["producer"]["name"], "password": logins[spec["login"]]})
             for m, (product_spec, rec) in enumerate(spec["products"]):
                 product = products.create(storage, {**product_spec, "producer_id": producer["id"]})
@@ -154,12 +155,14 @@ def load(storage: Storage, instance: Path, today: dt.date | None = None) -> dict
                 perishable = product_spec["product_group"] != "handicraft"
                 for k in range(2):
                     made = today - dt.timedelta(days=9 + 23 * k + 5 * m + n)
-                    batches.create(storage, {
+                    batch = batches.create(storage, {
                         "product_id": product["id"], "lot": f"{made:%y%m%d}-{n + 1}{m + 1}{k + 1}",
                         "production_date": made.isoformat(),
                         "expiry_date": (made + dt.timedelta(days=365)).isoformat() if perishable else None,
                         "quantity": 1200 + 300 * k + 100 * n,
                     })
+                    demo_stages.record_for(storage, batch, product["name"], producer_id=producer["id"],
+                                           user_id=owner["id"], commune_code=producer["commune_code"])
     save_logins(instance, logins)
     return logins
 

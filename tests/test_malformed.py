@@ -22,6 +22,7 @@ def _form_fields(app, endpoint):
     names = set()
     for schema in (producers.SCHEMA, products.SCHEMA, recognitions.SCHEMA, batches.SCHEMA, users_schema):
         names.update(schema.names)
+    names.update(("stage", "at", "place_code", "site", "corrects", "input_material", "ship_to_distributor"))
     return sorted(names | {"province_code", "reason", "email", "password", "kind"})
 
 

@@ -102,6 +102,15 @@ ACCESS: dict[str, object] = {
     "api.batches_create": {"admin", "producer"},
     "api.batches_update": {"admin", "producer"},
     **{f"api.users_{op}": {"admin"} for op in ("list", "get", "create", "update")},
+    # the traceability record: the batch's producer (or the office) writes it, staff read it, the passport and
+    # Digital Link pages are public
+    "api.batch_events": ALL,
+    "api.batch_event_add": {"admin", "producer"},
+    "api.batch_epcis": ALL,
+    "api.batch_epcis_import": {"admin", "producer"},
+    "api.passport": PUBLIC,
+    "portal.stage_new": {"admin", "producer"},
+    "verify_web.digital_link_page": PUBLIC,
 }
 # Routes where producer B asking for producer A's record must get 404 (it exists, but is not theirs).
 OWNED = {
@@ -110,6 +119,7 @@ OWNED = {
     "api.run_create", "api.run_get", "api.run_codes", "api.run_activate", "api.run_void",
     "portal.run_detail", "portal.run_preview", "portal.run_pdf", "portal.run_test_page", "portal.run_state",
     "portal.run_new", "portal.run_print_preview", "portal.run_codes_csv", "portal.product_photo",
+    "api.batch_events", "api.batch_event_add", "api.batch_epcis", "api.batch_epcis_import", "portal.stage_new",
 }
 CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin", "gateway")
 
@@ -133,7 +143,7 @@ def _url(rule, world) -> str:
                            "kind": "producers", "filename": "portal.css", "run_id": world.run_a, "short": "S",
                            "payload": "123", "serial": world.first_serial, "visit_id": world.visit,
                            "case_id": world.case, "name": world.case_photo, "suspicion_id": 1,
-                           "item_id": world.product_a}[arg]
+                           "item_id": world.product_a, "rest": "08938505974194/10/A-001"}[arg]
     return rule.build(values, append_unknown=False)[1]
 
 

@@ -12,6 +12,7 @@ from stamp_service.context import get_storage
 from stamp_service.i18n import current_language, gettext
 from stamp_service.inspection import visits
 from stamp_service.registry.fields import ValidationError
+from stamp_service.trace import timeline
 
 from . import bp
 from .inspector import STAFF, media_dir
@@ -93,6 +94,7 @@ def visit_pdf(visit_id: int) -> Response:
 
     visit, checks, inspector = _export_parts(visit_id)
     out = io.BytesIO()
-    to_pdf(visit, checks, inspector, out, lang=current_language(), photos_dir=media_dir("visits"))
+    trace = timeline.for_serials([c["serial"] for c in checks], current_language())  # the checked batches' records
+    to_pdf(visit, checks, inspector, out, lang=current_language(), photos_dir=media_dir("visits"), trace=trace)
     return Response(out.getvalue(), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="bien-ban-kiem-tra-{visit_id}.pdf"'})

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import claims, imports, inspection, openapi, places, resources, sms, stamps, verify  # noqa: E402,F401
+from . import claims, imports, inspection, openapi, places, resources, sms, stamps, trace, verify  # noqa: E402,F401

@@ -13,6 +13,7 @@ from ..inspection import cases
 from ..verification import claims
 from ..verification.verdicts import VERDICTS
 from . import sms as sms_api
+from . import trace as trace_api
 from .resources import RESOURCES
 from .stamps import ISSUE
 
@@ -151,6 +152,7 @@ def document() -> dict[str, Any]:
                           "description": "The first right hidden code, if a buyer has entered it"}}}}}},
                       **_error_responses(400)}}}
     _claim_paths(paths, schemas)
+    trace_api.openapi_paths(paths, schemas, _error_responses)
     staff = _roles(("admin", "inspector"))
     verdict_item = {"type": "object", "properties": {"text": {"type": "string"}, "verdict": {"enum": list(VERDICTS)},
                                                       "reasons": {"type": "array"}, "stamp": {"type": ["object", "null"]}}}

@@ -494,8 +494,46 @@ def _signatures(inspector: Mapping[str, Any], lang: str, st: dict[str, Paragraph
     return table
 
 
+def _trace_tables(trace: Sequence[Mapping[str, Any]], lang: str, st: dict[str, ParagraphStyle],
+                  width: float) -> list[Flowable]:
+    """Each checked batch's traceability record: every stage, corrections and who entered each (TT 02/2024)."""
+    story: list[Flowable] = []
+    columns = ("col.time", "col.stage", "col.place", "col.stage_note", "col.entered_by")
+    fixed = [24 * mm, 24 * mm, 38 * mm]
+    widths = fixed + [width - sum(fixed) - 32 * mm, 32 * mm]
+    for batch in trace:
+        story += [CondPageBreak(30 * mm), Paragraph(_markup(_t("trace_title", lang, product=batch["product"],
+                                                                 lot=batch["lot"])), st["h2"])]
+        data: list[list[Any]] = [[Paragraph(_markup(_t(c, lang)), st["cell_head"]) for c in columns]]
+        for e in batch["stages"]:
+            lines = [e["description"]] if e["description"] else []
+            lines += [gettext("stage.input_line", lang, material=i["material"], supplier=i.get("supplier") or DASH,
+                              lot=i.get("lot") or DASH) for i in e["inputs"]]
+            if e["ship_to"]:
+                lines.append(gettext("stage.ship_line", lang, distributor=e["ship_to"]["distributor"],
+                                     quantity=e["ship_to"].get("quantity") or DASH))
+            if e["corrects"]:
+                lines.append(gettext("stage.corrects", lang, id=e["corrects"], reason=e["reason"] or ""))
+            if e["corrected_by"]:
+                lines.append(gettext("stage.corrected_by", lang, id=e["corrected_by"]))
+            text = _markup("\n".join(lines))  # at most 500 characters and 20 inputs: never taller than a page
+            data.append([Paragraph(_markup(format_time(e["event_time"], lang)), st["cell"]),
+                         Paragraph(_markup(f"#{e['id']} " + gettext(f"stage.{e['stage']}", lang)), st["cell"]),
+                         Paragraph(_markup(e["place"]), st["cell"]), Paragraph(text or DASH, st["cell"]),
+                         Paragraph(_markup(e.get("author") or DASH), st["cell"])])
+        table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        table.setStyle(TableStyle([
+            ("FONT", (0, 0), (-1, -1), FONT, 8.5), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG), ("LINEBELOW", (0, 0), (-1, -1), 0.4, LINE),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ]))
+        story.append(table)
+    return story
+
+
 def visit_pdf(visit: dict, checks: list[dict], inspector: dict, out: BinaryIO, *, lang: str = "vi",
-              photos_dir: Path | None = None) -> None:
+              photos_dir: Path | None = None, trace: Sequence[Mapping[str, Any]] = ()) -> None:
     """Write the visit's record (biên bản kiểm tra) as an A4 PDF to out."""
     register_fonts()
     lang = _language(lang)
@@ -532,6 +570,7 @@ def visit_pdf(visit: dict, checks: list[dict], inspector: dict, out: BinaryIO, *
         photos = _photos_table(checks, Path(photos_dir), lang, st, width)
         if photos is not None:
             story += [CondPageBreak(PHOTO_HEIGHT + 20 * mm), Paragraph(_markup(_t("photos", lang)), st["h2"]), photos]
+    story += _trace_tables(trace, lang, st, width)
     story += [Spacer(1, 10 * mm), KeepTogether([_signatures(inspector, lang, st, width)])]
 
     footer_left = _t("footer", lang, shop=shop)

@@ -443,6 +443,44 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "0011_trace_batch_events",
+        [
+            # A batch's traceability record (TT 02/2024): one row per production stage, in the producer's words.
+            # Append-only: a correction is a new row naming the one it corrects (EPCIS error declaration), so
+            # inspectors see both; the triggers keep any UPDATE or DELETE from rewriting the record.
+            f"""CREATE TABLE batch_events (
+                id INTEGER PRIMARY KEY,
+                uuid TEXT NOT NULL UNIQUE,
+                batch_id INTEGER NOT NULL REFERENCES batches (id),
+                stage TEXT NOT NULL CHECK (stage IN ('planting', 'harvest', 'receiving', 'processing', 'packing',
+                                                     'quality_test', 'storage', 'shipping')),
+                event_time TEXT NOT NULL,
+                tz_offset TEXT NOT NULL,
+                commune_code TEXT NOT NULL,
+                site TEXT,
+                description TEXT,
+                inputs TEXT,
+                ship_to TEXT,
+                photos TEXT,
+                corrects INTEGER REFERENCES batch_events (id),
+                reason TEXT,
+                source TEXT NOT NULL DEFAULT 'portal' CHECK (source IN ('portal', 'api', 'csv', 'epcis', 'demo')),
+                created_by INTEGER REFERENCES users (id),
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                CHECK ((corrects IS NULL) = (reason IS NULL))
+            )""",
+            "CREATE INDEX batch_events_batch ON batch_events (batch_id, event_time)",
+            "CREATE UNIQUE INDEX batch_events_corrects ON batch_events (corrects) WHERE corrects IS NOT NULL",
+            "CREATE TRIGGER batch_events_no_update BEFORE UPDATE ON batch_events"
+            " BEGIN SELECT RAISE(ABORT, 'batch events are append-only'); END",
+            "CREATE TRIGGER batch_events_no_delete BEFORE DELETE ON batch_events"
+            " BEGIN SELECT RAISE(ABORT, 'batch events are append-only'); END",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
@@ -485,4 +523,6 @@ TABLES: dict[str, frozenset[str]] = {
     "case_events": frozenset("id case_id at user_id action status".split()),
     "visits": frozenset("id inspector_id shop address province_code notes started_at closed_at".split()),
     "visit_checks": frozenset("id visit_id at code serial verdict reasons photo note".split()),
+    "batch_events": frozenset("id uuid batch_id stage event_time tz_offset commune_code site description inputs ship_to"
+                              " photos corrects reason source created_by created_at".split()),
 }
