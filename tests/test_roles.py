@@ -41,6 +41,10 @@ ACCESS: dict[str, object] = {
     "verify_web.visit_pdf": {"admin", "inspector"},
     "verify_web.case_list": {"admin", "inspector"},
     "verify_web.case_detail": {"admin", "inspector"},
+    "verify_web.report_list": {"admin", "inspector"},
+    "verify_web.report_detail": {"admin", "inspector"},
+    "verify_web.report_case": {"admin", "inspector"},
+    "portal.my_reports": {"producer"},
     "api.decode": {"admin", "inspector"},
     "api.stamp_history": {"admin", "inspector"},
     "api.case_list": {"admin", "inspector"},
@@ -125,7 +129,8 @@ def _url(rule, world) -> str:
                            "rec_id": world.recognition_a, "user_id": world.users["producer_a"], "code": "22",
                            "kind": "producers", "filename": "portal.css", "run_id": world.run_a, "short": "S",
                            "payload": "123", "serial": world.first_serial, "visit_id": world.visit,
-                           "case_id": world.case, "name": world.case_photo, "suspicion_id": 1}[arg]
+                           "case_id": world.case, "name": world.case_photo, "suspicion_id": 1,
+                           "report_id": 1}[arg]
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -152,6 +157,7 @@ def test_role_matrix(app, world, login, api, caller):
 
         get_storage().insert("suspicions", {"id": 1, "serial": world.first_serial, "run_id": world.run_a,
                                             "rule": "sheet", "evidence": "{}", "households": 5, "networks": 4})
+        get_storage().insert("reports", {"id": 1, "what": "Tem mờ", "serial": world.first_serial})
     checked = 0
     for rule, method in _cases(app):
         url = _url(rule, world)

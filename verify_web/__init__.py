@@ -8,4 +8,4 @@ from flask import Blueprint
 bp = Blueprint("verify_web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/v-static")
 
-from . import case_pages, claims, dashboard, inspector, pages, reports, visits  # noqa: E402,F401
+from . import case_pages, claims, dashboard, inspector, pages, report_inbox, reports, visits  # noqa: E402,F401
