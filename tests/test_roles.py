@@ -45,6 +45,9 @@ ACCESS: dict[str, object] = {
     "verify_web.report_detail": {"admin", "inspector"},
     "verify_web.report_case": {"admin", "inspector"},
     "portal.my_reports": {"producer"},
+    "portal.password_change": {"admin", "producer", "inspector"},
+    "portal.user_reset_link": {"admin"},
+    "portal.password_reset": PUBLIC,
     "api.decode": {"admin", "inspector"},
     "api.stamp_history": {"admin", "inspector"},
     "api.case_list": {"admin", "inspector"},
@@ -130,7 +133,7 @@ def _url(rule, world) -> str:
                            "kind": "producers", "filename": "portal.css", "run_id": world.run_a, "short": "S",
                            "payload": "123", "serial": world.first_serial, "visit_id": world.visit,
                            "case_id": world.case, "name": world.case_photo, "suspicion_id": 1,
-                           "report_id": 1}[arg]
+                           "report_id": 1, "token": "not-a-reset-token"}[arg]
     return rule.build(values, append_unknown=False)[1]
 
 

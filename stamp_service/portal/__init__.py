@@ -4,4 +4,6 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__)
 
-from . import batches, home, imports, producers, products, recognitions, reports, runs, session_views, users  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    batches, home, imports, passwords, producers, products, recognitions, reports, runs, session_views, users,
+)
