@@ -32,6 +32,12 @@ def date(value: str | None) -> str:
     return day.strftime("%d/%m/%Y") if current_language() == "vi" else day.isoformat()
 
 
+def short_day(iso_day: str) -> str:
+    """A day under a chart's bar: 05/03 in Vietnamese, 03-05 in English."""
+    day = dt.date.fromisoformat(iso_day)
+    return day.strftime("%d/%m") if current_language() == "vi" else day.strftime("%m-%d")
+
+
 def _vietnam(value: str | None) -> dt.datetime | str:
     """A stored UTC time in Vietnam's time, or the text itself when it is empty or not a time."""
     if not value:

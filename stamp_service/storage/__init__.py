@@ -189,8 +189,9 @@ class Storage:
         return count, low
 
     def count_by(self, table: str, column: str, *, since_column: str | None = None, since: str | None = None,
-                 day: bool = False, **where: Any) -> dict[Any, int]:
-        """Row counts grouped by a column (by its date part when day=True), optionally since a time."""
+                 day: bool = False, day_shift_hours: int = 0, **where: Any) -> dict[Any, int]:
+        """Row counts grouped by a column (by its date part when day=True, the stored UTC time moved by
+        day_shift_hours first: +7 groups by Vietnam's days), optionally since a time."""
         allowed = _table(table)
         if column not in allowed or (since_column is not None and since_column not in allowed):
             raise ValueError("unknown column")
@@ -198,7 +199,10 @@ class Storage:
         if since_column is not None:
             clause += (" AND " if clause else " WHERE ") + f"{since_column} >= ?"
             params.append(since)
-        key = f"substr({column}, 1, 10)" if day else column
+        if day and day_shift_hours:
+            key = f"substr(datetime({column}, '{int(day_shift_hours):+d} hours'), 1, 10)"
+        else:
+            key = f"substr({column}, 1, 10)" if day else column
         if not _in_range(params):
             return {}
         rows = self.db.execute(f"SELECT {key}, count(*) FROM {table}{clause} GROUP BY {key} ORDER BY {key}", params)
