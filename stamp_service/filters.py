@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app, g, url_for
 
 from .auth import csrf
-from .i18n import LANGUAGES, current_language, gettext
+from .i18n import LANGUAGES, current_language, decimal, gettext
 from .registry import places
 from .vn_time import local
 
@@ -90,10 +90,9 @@ def serial(value: int | None) -> str:
 def number(value: Any) -> str:
     """A decimal number the local way: 0,5 in Vietnamese, 0.5 in English."""
     try:
-        text = f"{float(value):g}"
+        return decimal(float(value))
     except (TypeError, ValueError):
         return str(value or "")
-    return text.replace(".", ",") if current_language() == "vi" else text
 
 
 def province(code: str | None) -> str:
