@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from stamp_service.context import get_storage
-from stamp_service.registry import recognitions
+from stamp_service.registry import products, recognitions
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
 from stamp_service.storage import Storage
@@ -215,6 +215,14 @@ def test_a_producer_sees_reports_on_its_own_products_only_and_never_the_contact(
     assert "nguoimua@example.com" not in html and "/inspect/media/" not in html
     html_b = login("producer_b").get("/portal/reports").get_data(as_text=True)
     assert "Chả mực bị tráo nhãn" in html_b and "Trà có mùi lạ" not in html_b and "0988 000 111" not in html_b
+    with app.app_context():  # a second product of A's, with a report of its own
+        second = products.create(get_storage(), {"producer_id": world.producer_a, "name": "Miến dong Bình Liêu",
+                                                 "product_group": "food"})
+        get_storage().insert("reports", {"what": "Miến bị mốc", "product_id": second["id"]})
+    both = producer_a.get("/portal/reports").get_data(as_text=True)
+    assert "Trà có mùi lạ" in both and "Miến bị mốc" in both
+    only_tea = producer_a.get(f"/portal/reports?product={world.product_a}").get_data(as_text=True)
+    assert "Trà có mùi lạ" in only_tea and "Miến bị mốc" not in only_tea
     # Asking for another producer's product by id shows nothing.
     assert "Chả mực bị tráo nhãn" not in producer_a.get(f"/portal/reports?product={world.product_b}").get_data(
         as_text=True)

@@ -50,8 +50,8 @@ def inbox(storage: Storage, *, status: str | None = None, province_code: str | N
         where["province_code"] = province_code
     if product_id is not None:
         where["product_id"] = product_id
-    if product_ids is not None:
-        where["product_id"] = product_ids if product_id is None or product_id in product_ids else []
+    if product_ids is not None:  # limited to these products: one of them when asked for, else none
+        where["product_id"] = product_ids if product_id is None else [product_id] if product_id in product_ids else []
     return storage.find("reports", order_by=("at DESC", "id DESC"), limit=limit, **where)
 
 
