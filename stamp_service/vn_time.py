@@ -11,3 +11,17 @@ VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 def local(stored: str) -> dt.datetime:
     """A stored UTC time ('2026-12-03T02:30:00Z') as a moment in Vietnam; ValueError if it is not a time."""
     return dt.datetime.fromisoformat(stored.replace("Z", "+00:00")).astimezone(VIETNAM)
+
+
+OFFSET_HOURS = 7  # for grouping stored UTC times by Vietnam's days in SQL
+
+
+def today() -> dt.date:
+    """Today's date in Vietnam."""
+    return dt.datetime.now(VIETNAM).date()
+
+
+def day_start_utc(day: dt.date) -> str:
+    """The stored UTC text of midnight starting this Vietnam day (17:00Z the day before)."""
+    moment = dt.datetime.combine(day, dt.time(), VIETNAM).astimezone(dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -53,9 +53,12 @@ def fill_print_form(page: Page, *, scale_y: str = "") -> None:
     """The print form as the producer fills it: template, start position, offset y with a decimal comma."""
     page.locator("#f-template").select_option(label=TEMPLATE_TITLE)
     page.locator("#f-start").fill(str(START))
-    page.locator("#f-oy").fill("-0,5")
+    calibration = page.locator("details#calibration")  # folded: most prints never need it
+    if calibration.get_attribute("open") is None:
+        calibration.locator("summary").tap()
+    page.locator("#f-offset_y_mm").fill("-0,5")
     if scale_y:
-        page.locator("#f-sy").fill(scale_y)
+        page.locator("#f-scale_y").fill(scale_y)
 
 
 def test_producer_prints_stamps_on_a_phone(phone: Phone, live_server: str, app, tmp_path: Path) -> None:
@@ -105,7 +108,7 @@ def test_producer_prints_stamps_on_a_phone(phone: Phone, live_server: str, app, 
     # the form came back with what the producer chose
     expect(page.locator("#f-template")).to_have_value(TEMPLATE)
     expect(page.locator("#f-start")).to_have_value(str(START))
-    expect(page.locator("#f-oy")).to_have_value("-0,5")  # shown the Vietnamese way, as typed
+    expect(page.locator("#f-offset_y_mm")).to_have_value("-0,5")  # shown the Vietnamese way, as typed
     phone.assert_no_sideways_scroll("run page with preview")
     preview.scroll_into_view_if_needed()
     shot(page, "02-run-preview")
@@ -145,7 +148,7 @@ def test_producer_prints_stamps_on_a_phone(phone: Phone, live_server: str, app, 
     # The calibration was remembered: a fresh run page offers it again.
     page.goto(f"/portal/runs/{run_id}")
     expect(page.locator("#f-template")).to_have_value(TEMPLATE)
-    expect(page.locator("#f-oy")).to_have_value("-0,5")  # shown the Vietnamese way, as typed
+    expect(page.locator("#f-offset_y_mm")).to_have_value("-0,5")  # shown the Vietnamese way, as typed
 
     # Activate the first 10 stamps, typed as printed on the labels.
     states = page.locator("main form.card", has=page.get_by_role("button", name="Kích hoạt", exact=True))
@@ -153,7 +156,7 @@ def test_producer_prints_stamps_on_a_phone(phone: Phone, live_server: str, app, 
     states.get_by_label("Đến số sê-ri").fill(format_serial(first + ACTIVATED - 1))
     states.get_by_label("Ghi chú").fill("Đã dán lên hộp")
     states.get_by_role("button", name="Kích hoạt", exact=True).tap()
-    expect(page).to_have_url(re.compile(rf"/portal/runs/{run_id}$"))
+    expect(page).to_have_url(re.compile(rf"/portal/runs/{run_id}(#states)?$"))  # the form scrolls back to itself
     expect(status(page)).to_have_text("Đã cập nhật trạng thái tem.")
     history = page.locator("main ul.cards > li.card")
     expect(history).to_have_count(1)
@@ -182,9 +185,9 @@ def test_producer_prints_stamps_on_a_phone(phone: Phone, live_server: str, app, 
     assert answer.value.headers["content-type"].startswith("text/html")
     alert = page.get_by_role("alert")
     expect(alert).to_be_visible()
-    expect(page.locator("#e-f-sy")).to_have_text("Từ 0.9 đến 1.1 (1 = giữ nguyên).")
-    expect(page.locator("#f-sy")).to_have_value("3")
-    expect(page.locator("#f-oy")).to_have_value("-0,5")  # shown the Vietnamese way, as typed
+    expect(page.locator("#e-scale_y")).to_have_text("Từ 0,9 đến 1,1 (1 = giữ nguyên).")
+    expect(page.locator("#f-scale_y")).to_have_value("3")
+    expect(page.locator("#f-offset_y_mm")).to_have_value("-0,5")  # shown the Vietnamese way, as typed
     phone.assert_no_sideways_scroll("error page")
     shot(page, "04-error-scale")
     page.wait_for_timeout(300)

@@ -71,7 +71,7 @@ def data(app, world):
         for i in range(12):
             s.insert("reports", {"at": at(i, hour=5), "what": f"Tem mờ số {i}", "serial": s1 if i == 0 else None,
                                  "where_bought": "Chợ <Hạ Long>" if i == 0 else None,
-                                 "status": ("new", "reviewed", "closed")[i % 3]})
+                                 "status": ("new", "in_progress", "resolved")[i % 3]})
         before = stats.dashboard(s, today=TODAY)["cases"]["by_status"]
         cases.create(s, {"kind": "stamp", "serial": str(s1), "title": "Tem sao chép", "status": "confirmed"})
         cases.create(s, {"kind": "batch", "batch_id": world.batch_a, "title": "Nhầm", "status": "dismissed"})

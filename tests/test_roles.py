@@ -46,6 +46,13 @@ ACCESS: dict[str, object] = {
     "verify_web.visit_pdf": {"admin", "inspector"},
     "verify_web.case_list": {"admin", "inspector"},
     "verify_web.case_detail": {"admin", "inspector"},
+    "verify_web.report_list": {"admin", "inspector"},
+    "verify_web.report_detail": {"admin", "inspector"},
+    "verify_web.report_case": {"admin", "inspector"},
+    "portal.my_reports": {"producer"},
+    "portal.password_change": {"admin", "producer", "inspector"},
+    "portal.user_reset_link": {"admin"},
+    "portal.password_reset": PUBLIC,
     "api.decode": {"admin", "inspector"},
     "api.stamp_history": {"admin", "inspector"},
     "api.case_list": {"admin", "inspector"},
@@ -143,7 +150,8 @@ def _url(rule, world) -> str:
                            "kind": "producers", "filename": "portal.css", "run_id": world.run_a, "short": "S",
                            "payload": "123", "serial": world.first_serial, "visit_id": world.visit,
                            "case_id": world.case, "name": world.case_photo, "suspicion_id": 1,
-                           "item_id": world.product_a, "rest": "08938505974194/10/A-001"}[arg]
+                           "item_id": world.product_a, "rest": "08938505974194/10/A-001",
+                           "report_id": 1, "token": "not-a-reset-token"}[arg]
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -170,6 +178,7 @@ def test_role_matrix(app, world, login, api, caller):
 
         get_storage().insert("suspicions", {"id": 1, "serial": world.first_serial, "run_id": world.run_a,
                                             "rule": "sheet", "evidence": "{}", "households": 5, "networks": 4})
+        get_storage().insert("reports", {"id": 1, "what": "Tem mờ", "serial": world.first_serial})
     checked = 0
     for rule, method in _cases(app):
         url = _url(rule, world)

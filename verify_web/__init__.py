@@ -8,4 +8,6 @@ from flask import Blueprint
 bp = Blueprint("verify_web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/v-static")
 
-from . import case_pages, claims, dashboard, digital_link, inspector, pages, reports, visits  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    case_pages, claims, dashboard, digital_link, inspector, pages, report_inbox, reports, visits,
+)

@@ -9,6 +9,7 @@ from flask import current_app, render_template
 
 from stamp_service.auth.access import roles
 from stamp_service.context import get_storage
+from stamp_service.filters import short_day
 from stamp_service.i18n import current_language, gettext as _
 from stamp_service.i18n.catalog import CATALOG
 from stamp_service.inspection import charts, stats
@@ -18,12 +19,6 @@ from stamp_service.vn_time import VIETNAM
 from . import bp
 
 STAMP_DETAIL = "verify_web.stamp_detail"
-
-
-def _short_day(iso_day: str) -> str:
-    """A day under a bar: 05/03 in Vietnamese, 03-05 in English."""
-    day = dt.date.fromisoformat(iso_day)
-    return day.strftime("%d/%m") if current_language() == "vi" else day.strftime("%m-%d")
 
 
 def _verdict(name: str) -> str:
@@ -39,7 +34,7 @@ def dashboard() -> str:
     today = dt.datetime.now(VIETNAM).date()  # the dashboard counts Vietnam's days, as every page shows times
     data = stats.dashboard(get_storage(), today=today)
     en = current_language() == "en"
-    per_day = charts.bar_chart([(_short_day(d), n) for d, n in data["scans_per_day"]],
+    per_day = charts.bar_chart([(short_day(d), n) for d, n in data["scans_per_day"]],
                                title=_("dash.scans_per_day"))
     verdict_chart = charts.hbar_chart([(_verdict(v), n) for v, n in data["verdicts"]],
                                       tones=[TONE[v] for v, _n in data["verdicts"]],

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from stamp_service.auth.access import public
 from stamp_service.context import get_storage
+from stamp_service.inspection import reports as report_inbox
 from stamp_service.media import store_image
 from stamp_service.media_gate import upload_slot
 from stamp_service.registry.fields import Field, Invalid, Schema, ValidationError
@@ -92,7 +93,8 @@ def report() -> tuple[Response, int] | Response:
         except ValidationError as exc:
             status, errors = 400, exc.render()
         else:
-            storage.insert("reports", {**values, "serial": _serial_of(values.get("code")), "device": context.device,
-                                       "net_hash": context.net_hash})
+            serial = _serial_of(values.get("code"))
+            storage.insert("reports", {**values, "serial": serial, **report_inbox.subject_of(storage, serial),
+                                       "device": context.device, "net_hash": context.net_hash})
     html = render_template("verify_web/report_done.html", status=status, errors=errors)
     return remember_device(Response(html, status=status, mimetype="text/html")), status

@@ -116,3 +116,19 @@ def user_for_token(storage: Storage, token: str) -> Row | None:
     """The enabled user a live bearer token belongs to, or None."""
     found = tokens.lookup(storage, token)
     return found[0] if found else None
+
+
+def change_password(storage: Storage, user_id: int, current: str, new: str, repeat: str,
+                    verify: Callable[[str, str], bool] = check_password_hash) -> Row:
+    """A user's own password change: the current password must match; every session of the user is revoked
+    (the caller starts a fresh one for the browser that asked). Raises ValidationError naming the field."""
+    user = get(storage, user_id)
+    if not verify(user["password_hash"], current or ""):
+        raise ValidationError.single("current_password", "password.current_wrong")
+    try:
+        check_password(new or "")
+    except Invalid as exc:
+        raise ValidationError({"new_password": exc.message}) from None
+    if new != repeat:
+        raise ValidationError.single("new_password_repeat", "password.mismatch")
+    return update(storage, user_id, {"password": new})

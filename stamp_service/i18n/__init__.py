@@ -32,12 +32,21 @@ def current_language() -> str:
     return DEFAULT_LANGUAGE
 
 
+def decimal(value: float, lang: str | None = None) -> str:
+    """A decimal number the language's way: 0,9 in Vietnamese, 0.9 in English."""
+    text = f"{value:g}"
+    return text.replace(".", ",") if (lang or current_language()) == "vi" else text
+
+
 def gettext(key: str, lang: str | None = None, **params: Any) -> str:
-    """The text for key in the current language, with {params} filled in; the key itself if unknown."""
+    """The text for key in the current language, with {params} filled in (decimals the language's way); the
+    key itself if unknown."""
+    lang = lang or current_language()
+    params = {k: decimal(v, lang) if isinstance(v, float) else v for k, v in params.items()}
     entry = CATALOG.get(key)
     if entry is None:
         return key.format(**params) if params else key
-    text = entry[1] if (lang or current_language()) == "en" else entry[0]
+    text = entry[1] if lang == "en" else entry[0]
     return text.format(**params) if params else text
 
 

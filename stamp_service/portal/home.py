@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import g, render_template
 
 from ..auth.access import roles
 from ..context import get_storage
+from ..filters import short_day
+from ..i18n import gettext
+from ..inspection import charts
 from ..registry import batches, products, recognitions
+from ..stamps import producer_summary
+from .. import vn_time
 from . import bp
 
 
@@ -20,7 +23,7 @@ def home() -> str:
     scope = g.identity.scope
     product_rows = products.list_all(storage, producer_id=scope)
     current = recognitions.current_for(storage, [p["id"] for p in product_rows])
-    today = dt.date.today()
+    today = vn_time.today()
     attention = []
     for product in product_rows:
         rec = current.get(product["id"])
@@ -37,4 +40,10 @@ def home() -> str:
     }
     recent = batches.list_all(storage, producer_id=scope)[:5]
     names = {p["id"]: p["name"] for p in product_rows}
-    return render_template("portal/home.html", counts=counts, attention=attention, recent=recent, names=names)
+    mine = chart = None
+    if g.identity.role == "producer":  # the producer's own stamps: what was issued, activated, scanned, doubted
+        mine = producer_summary.summary(storage, scope, today=today)
+        chart = charts.bar_chart([(short_day(d), n) for d, n in mine["scans_per_day"]],
+                                 title=gettext("home.scans_per_day", days=len(mine["scans_per_day"])))
+    return render_template("portal/home.html", counts=counts, attention=attention, recent=recent, names=names,
+                           mine=mine, chart=chart)

@@ -3,8 +3,10 @@ what was applied and voids what was spoiled."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+from PIL import Image
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from print_layouts import Calibration, NoRoomForBox, preview_png, render_pdf, render_test_page
 
@@ -18,11 +20,13 @@ from ..registry.fields import ValidationError
 from ..signing_keys import keystore
 from ..stamps import code_list, issuing
 from ..stamps.errors import StampError
-from ..stamps.serials import parse_serial_or_number
+from ..stamps.serials import format_serial, parse_serial_or_number
 from ..stamps.quotas import limits_from
 from . import bp
 
 PREVIEW_DPI = 60
+PREVIEW_COLOURS = 16  # greys enough for anti-aliased text; the labels print black on white
+CALIBRATION_FIELDS = ("offset_x_mm", "offset_y_mm", "scale_x", "scale_y")
 
 
 def _run(run_id: int):
@@ -67,8 +71,9 @@ def _print_job(run: dict, form: tuple[dict, Calibration] | None = None):
     templates = printing.available_templates(Path(current_app.instance_path))
     template = printing.choose_template(templates, values.get("template"))
     calibration = printing.calibration_from(values, saved)
-    cleaned = printing.SETTINGS.clean({k: values.get(k) for k in ("start", "first", "last")}, partial=True)
-    lo, hi = issuing.run_range(run, cleaned.get("first"), cleaned.get("last"))
+    cleaned = printing.SETTINGS.clean({"start": values.get("start")}, partial=True)
+    first, last = _serial(run, "first", values.get("first")), _serial(run, "last", values.get("last"))
+    lo, hi = _in_run(run, first, last, names={"from": "first", "to": "last"})
     start = printing.check_start(template, cleaned.get("start") or 1)
     content = values.get("content") or "full"
     if content not in printing.CONTENTS:
@@ -90,8 +95,10 @@ def _checked_job(run: dict, form: tuple[dict, Calibration] | None = None):
     return job
 
 
-def _run_page(run: dict, *, preview: bool = False, status: int = 200):
-    """The run page; with preview, the print settings are checked and the first page shown (or the errors)."""
+def _run_page(run: dict, *, preview: bool = False, status: int = 200, state_form: dict | None = None,
+              state_errors: dict[str, str] | None = None, state_error: str | None = None):
+    """The run page; with preview, the print settings are checked and the first page shown (or the errors);
+    state_* re-show the activate/void form with its errors and what was typed."""
     storage = get_storage()
     form = _print_form(run)
     values = form[0]
@@ -107,12 +114,14 @@ def _run_page(run: dict, *, preview: bool = False, status: int = 200):
             preview_query = {"template": template.name, "start": start, "offset_x_mm": calibration.offset_x_mm,
                              "offset_y_mm": calibration.offset_y_mm, "scale_x": calibration.scale_x,
                              "scale_y": calibration.scale_y, "content": content}
+    changes = storage.find("range_states", run_id=run["id"], order_by="id DESC")
     html = render_template(
         "portal/run.html", run=run, batch=batches.get(storage, run["batch_id"]),
-        product=products.get(storage, run["product_id"]),
-        changes=storage.find("range_states", run_id=run["id"], order_by="id DESC"),
+        product=products.get(storage, run["product_id"]), changes=changes,
         templates=printing.available_templates(Path(current_app.instance_path)).values(), values=values,
-        errors=errors, form_error=form_error, preview_query=preview_query)
+        errors=errors, form_error=form_error, preview_query=preview_query, state_form=state_form or {},
+        state_errors=state_errors or {}, state_error=state_error, calibration_fields=CALIBRATION_FIELDS,
+        can_activate=run["initial_state"] != "active" or any(c["state"] == "inactive" for c in changes))
     return html, status
 
 
@@ -140,7 +149,17 @@ def run_preview(run_id: int) -> Response:
     labels = printing.labels(get_storage(), keystore(), run, current_app.config["PUBLIC_HOST"], lo, hi, content)
     png = preview_png(labels, template, calibration=calibration, start=start, dpi=PREVIEW_DPI,
                       lang=current_language(), hidden_only=content == "hidden-only")
-    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
+    return Response(_compact_png(png), mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+def _compact_png(png: bytes) -> bytes:
+    """The preview as a palette PNG: an A4 page of QR codes drops from about 345 KB to under 100 KB (a phone
+    on a slow network gets it), and black modules, grey text and outlines look the same."""
+    with Image.open(io.BytesIO(png)) as image:
+        small = image.convert("RGB").quantize(colors=PREVIEW_COLOURS, method=Image.Quantize.MAXCOVERAGE)
+    out = io.BytesIO()
+    small.save(out, "PNG", optimize=True)
+    return out.getvalue()
 
 
 @bp.route("/portal/runs/<int:run_id>/stamps.pdf", methods=["POST"])
@@ -172,12 +191,16 @@ def run_pdf(run_id: int) -> Response:
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}))
 
 
-@bp.route("/portal/runs/<int:run_id>/test-page.pdf")
+@bp.route("/portal/runs/<int:run_id>/test-page.pdf", methods=["POST"])
 @roles("producer", "admin")
-def run_test_page(run_id: int) -> Response:
-    """An alignment test page for the chosen template and calibration: print it on plain paper over a sheet."""
+def run_test_page(run_id: int) -> Response | tuple[str, int]:
+    """An alignment test page for the chosen template and calibration: print it on plain paper over a sheet
+    (POST: the print form carries the CSRF token, which must not end up in a URL)."""
     run = _run(run_id)
-    template, calibration = _print_job(run)[:2]
+    try:
+        template, calibration = _print_job(run)[:2]
+    except ValidationError:
+        return _run_page(run, preview=True)  # the form again, each wrong value beside its field
     return Response(printing.stream_pdf(lambda sink: render_test_page(template, sink, calibration=calibration,
                                                                       lang=current_language())),
                     mimetype="application/pdf",
@@ -195,17 +218,24 @@ def run_codes_csv(run_id: int) -> Response:
         "Content-Disposition": f'attachment; filename="ma-tem-dot-{run_id}.csv"', "Cache-Control": "no-store"}))
 
 
-def _serial_field(name: str) -> int | None:
-    """A serial from the form, as printed ("1 234 567-1", check digit verified) or as a plain number."""
-    text = request.form.get(name, "").strip()
+def _serial(run: dict, name: str, raw: object) -> int | None:
+    """A serial from a form field, as printed ("000 299-6", check digit verified) or as a plain number; a wrong
+    one is refused beside its field with an example of this run's printed serials."""
+    text = str(raw or "").strip()
     if not text:
         return None
-    if not ("-" in text or " " in text or text.isdigit()):
-        raise ValidationError.single(name, "error.integer")
     try:
         return parse_serial_or_number(text)
-    except StampError as exc:
-        raise ValidationError.single(name, "error.serial_typed", detail=exc.message) from None
+    except StampError:
+        raise ValidationError.single(name, "run.serial_wrong", example=format_serial(run["first_serial"])) from None
+
+
+def _in_run(run: dict, first: int | None, last: int | None, names: dict[str, str]) -> tuple[int, int]:
+    """issuing.run_range with its errors under this form's field names."""
+    try:
+        return issuing.run_range(run, first, last)
+    except ValidationError as exc:
+        raise ValidationError({names.get(k, k): m for k, m in exc.fields.items()}, exc.message) from None
 
 
 @bp.route("/portal/runs/<int:run_id>/state", methods=["POST"])
@@ -214,14 +244,16 @@ def run_state(run_id: int):
     """Activate applied stamps or void spoiled ones, for the whole run or a range of serials."""
     run = _run(run_id)
     state = {"activate": "active", "void": "void"}.get(request.form.get("action", ""), "")
-    if state == "void" and not request.form.get("confirm"):
-        flash(gettext("run.void_needs_confirm"), "error")
-        return redirect(url_for("portal.run_detail", run_id=run_id) + "#states")
     try:
-        issuing.set_state(get_storage(), run, state, _serial_field("from"), _serial_field("to"),
-                          user_id=g.identity.user_id, note=request.form.get("note", "")[:300] or None)
-    except ValidationError as exc:
-        flash(" ".join([exc.message.render(), *exc.render().values()]), "error")
-    else:
-        flash(gettext("run.state_changed"), "success")
+        if state == "void" and not request.form.get("confirm"):
+            raise ValidationError.single("confirm", "run.void_needs_confirm")
+        lo, hi = _in_run(run, _serial(run, "from", request.form.get("from")),
+                         _serial(run, "to", request.form.get("to")), names={})
+        issuing.set_state(get_storage(), run, state, lo, hi, user_id=g.identity.user_id,
+                          note=request.form.get("note", "")[:300] or None)
+    except ValidationError as exc:  # the page again: each error beside its field, what was typed kept
+        state_form = {k: request.form.get(k, "") for k in ("from", "to", "note", "confirm")}
+        return _run_page(run, status=400, state_form=state_form, state_errors=exc.render(),
+                         state_error=exc.message.render())
+    flash(gettext("run.state_changed"), "success")
     return redirect(url_for("portal.run_detail", run_id=run_id))

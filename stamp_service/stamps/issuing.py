@@ -17,6 +17,7 @@ from .claims import MAX_ID, StampClaims
 from .hidden import hidden_code as derive_hidden_code, run_secret
 from .qr import MAX_VERSION, qr_version
 from .quotas import Limits, check_batch, check_daily
+from .serials import format_serial
 from .signing import sign_stamp
 
 MAX_RUN = 1_000_000
@@ -117,7 +118,8 @@ def run_range(run: Row, first: Any, last: Any) -> tuple[int, int]:
     errors = {}
     for name, value in (("from", lo), ("to", hi)):
         if isinstance(value, bool) or not isinstance(value, int) or not run["first_serial"] <= value <= run["last_serial"]:
-            errors[name] = Message("error.serial_outside_run", {"first": run["first_serial"], "last": run["last_serial"]})
+            errors[name] = Message("error.serial_outside_run", {"first": format_serial(run["first_serial"]),
+                                                                "last": format_serial(run["last_serial"])})
     if errors:
         raise ValidationError(errors)
     if hi < lo:

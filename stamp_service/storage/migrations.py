@@ -445,7 +445,66 @@ MIGRATIONS.append(
 
 MIGRATIONS.append(
     (
-        "0011_trace_batch_events",
+        "0011_reports_inbox",
+        [
+            # A report now moves through an inbox: SQLite cannot alter a CHECK, so the table is rebuilt. The old
+            # 'reviewed' becomes 'in_progress' and 'closed' becomes 'resolved'. product_id and province_code (the
+            # producer's province) are kept on the row so the inbox filters without reading every run.
+            f"""CREATE TABLE reports_new (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL DEFAULT {NOW},
+                serial INTEGER,
+                code TEXT,
+                what TEXT NOT NULL,
+                where_bought TEXT,
+                contact TEXT,
+                photo TEXT,
+                device TEXT,
+                net_hash TEXT,
+                status TEXT NOT NULL DEFAULT 'new'
+                    CHECK (status IN ('new', 'in_progress', 'resolved', 'unverifiable')),
+                product_id INTEGER REFERENCES products (id),
+                province_code TEXT,
+                assignee_id INTEGER REFERENCES users (id),
+                case_id INTEGER REFERENCES cases (id),
+                updated_at TEXT
+            )""",
+            "INSERT INTO reports_new (id, at, serial, code, what, where_bought, contact, photo, device, net_hash,"
+            " status) SELECT id, at, serial, code, what, where_bought, contact, photo, device, net_hash,"
+            " CASE status WHEN 'reviewed' THEN 'in_progress' WHEN 'closed' THEN 'resolved' ELSE 'new' END"
+            " FROM reports",
+            "DROP TABLE reports",
+            "ALTER TABLE reports_new RENAME TO reports",
+            "UPDATE reports SET product_id = (SELECT r.product_id FROM runs r WHERE r.first_serial <= reports.serial"
+            " AND r.last_serial >= reports.serial ORDER BY r.id DESC LIMIT 1) WHERE serial IS NOT NULL",
+            "UPDATE reports SET province_code = (SELECT pr.province_code FROM products p JOIN producers pr"
+            " ON pr.id = p.producer_id WHERE p.id = reports.product_id) WHERE product_id IS NOT NULL",
+            "CREATE INDEX reports_device_at ON reports (device, at)",
+            "CREATE INDEX reports_net_at ON reports (net_hash, at)",
+            "CREATE INDEX reports_status ON reports (status, at)",
+            "CREATE INDEX reports_product ON reports (product_id, at)",
+            "CREATE INDEX reports_province ON reports (province_code, at)",
+            # Who did what to a report, and the staff's notes: appended, never changed or removed.
+            f"""CREATE TABLE report_events (
+                id INTEGER PRIMARY KEY,
+                report_id INTEGER NOT NULL REFERENCES reports (id),
+                at TEXT NOT NULL DEFAULT {NOW},
+                user_id INTEGER REFERENCES users (id),
+                action TEXT NOT NULL CHECK (action IN ('note', 'status', 'assigned', 'case')),
+                detail TEXT
+            )""",
+            "CREATE INDEX report_events_report ON report_events (report_id, id)",
+            "CREATE TRIGGER report_events_append_only_update BEFORE UPDATE ON report_events"
+            " BEGIN SELECT RAISE(ABORT, 'report_events is append-only'); END",
+            "CREATE TRIGGER report_events_append_only_delete BEFORE DELETE ON report_events"
+            " BEGIN SELECT RAISE(ABORT, 'report_events is append-only'); END",
+        ],
+    )
+)
+
+MIGRATIONS.append(
+    (
+        "0012_trace_batch_events",
         [
             # A batch's traceability record (TT 02/2024): one row per production stage, in the producer's words.
             # Append-only: a correction is a new row naming the one it corrects (EPCIS error declaration), so
@@ -477,6 +536,25 @@ MIGRATIONS.append(
             " BEGIN SELECT RAISE(ABORT, 'batch events are append-only'); END",
             "CREATE TRIGGER batch_events_no_delete BEFORE DELETE ON batch_events"
             " BEGIN SELECT RAISE(ABORT, 'batch events are append-only'); END",
+        ],
+    )
+)
+
+MIGRATIONS.append(
+    (
+        "0013_reports_password_resets",
+        [
+            # A one-time link the office hands to a user who forgot their password: only its digest is stored.
+            f"""CREATE TABLE password_resets (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users (id),
+                token_hash TEXT NOT NULL UNIQUE,
+                created_by INTEGER REFERENCES users (id),
+                created_at TEXT NOT NULL DEFAULT {NOW},
+                expires_at TEXT NOT NULL,
+                used_at TEXT
+            )""",
+            "CREATE INDEX password_resets_user ON password_resets (user_id)",
         ],
     )
 )
@@ -514,7 +592,10 @@ TABLES: dict[str, frozenset[str]] = {
     "range_states": frozenset("id run_id first_serial last_serial state note changed_by changed_at".split()),
     "scans": frozenset("id at serial run_id batch_id verdict source device net_hash ua_family province_code household"
                        " fresh evidence".split()),
-    "reports": frozenset("id at serial code what where_bought contact photo device net_hash status".split()),
+    "reports": frozenset("id at serial code what where_bought contact photo device net_hash status product_id"
+                         " province_code assignee_id case_id updated_at".split()),
+    "report_events": frozenset("id report_id at user_id action detail".split()),
+    "password_resets": frozenset("id user_id token_hash created_by created_at expires_at used_at".split()),
     "rejected_reports": frozenset("id at device net_hash".split()),
     "print_settings": frozenset("id producer_id template offset_x_mm offset_y_mm scale_x scale_y updated_at".split()),
     "cases": frozenset("id kind run_id serial_from serial_to batch_id status title notes created_by created_at"
