@@ -674,6 +674,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "record.vietnam_time": ("Thời gian theo giờ Việt Nam (UTC+7).", "Times are Vietnam time (UTC+7)."),
     "record.summary": ("Tổng hợp kết quả", "Summary"),
     "record.checked": ("Số tem đã kiểm tra: {count}", "Stamps checked: {count}"),
+    "record.checked_times": ("({count} lượt kiểm tra; tem kiểm tra nhiều lần được tính một lần, theo kết quả lần cuối)",
+                             "({count} checks; a stamp checked more than once counts once, with its last verdict)"),
     "record.count": ("Số tem", "Stamps"),
     "record.checks": ("Chi tiết các lần kiểm tra", "Checks"),
     "record.no_checks": ("Chưa kiểm tra tem nào.", "No stamp was checked."),
