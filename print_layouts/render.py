@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import qrmatrix
+from .artwork import place_artwork
 from .hidden_box import (Box, NoRoomForBox, box_beside_qr, draw_box, draw_code, place_qr_beside_box,
                          plan_hidden_only)
 from .layout import QUIET, WORDS, Plan, QRPlace, draw_serial, place_qr, plan_label, qr_sizes
@@ -39,6 +40,10 @@ class LabelStamp:
     # A two-layer stamp's scratch-off code as printed, e.g. "1234 5678": the label gets a hidden-code box.
     # Never part of qr_text. (On a hidden-code-only sheet qr_text is not used and may be empty.)
     hidden_code: str | None = None
+    # The producer's artwork (JPEG, PNG or WebP bytes), printed in a row under the text where the label has room:
+    # the OCOP mark only when the caller has checked that the product's current recognition grants these stars.
+    ocop_mark: bytes | None = None
+    logo: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -178,18 +183,23 @@ class _Renderer:
         boxed = stamp.hidden_code is not None
         qr = self.place(stamp.qr_text, boxed)
         key = (qr, stamp.product_name, stamp.producer_name, stamp.stars, stamp.lot, stamp.production_date,
-               stamp.expiry_date, stamp.host, len(stamp.serial_text), boxed)
+               stamp.expiry_date, stamp.host, len(stamp.serial_text), boxed, stamp.ocop_mark, stamp.logo)
         found = self._plans.get(key)
         if found is None:
             if len(self._plans) > 256:
                 self._plans.clear()
             box = box_beside_qr(self.template, self.fonts, qr, self.lang) if boxed else None
+            below = box.reserve if box else 0.0
+            pictures = [self.writer.image(data) for data in (stamp.ocop_mark, stamp.logo) if data]
+            art = place_artwork(self.template, qr, pictures, below)
             plan = plan_label(
                 self.template, self.fonts, qr, product=stamp.product_name, producer=stamp.producer_name,
                 stars=stamp.stars, lot=stamp.lot, production_date=stamp.production_date,
                 expiry_date=stamp.expiry_date, host=stamp.host, serial_sample=stamp.serial_text, lang=self.lang,
-                reserve_bottom=box.reserve if box else 0.0)
+                reserve_bottom=below + (art.reserve if art else 0.0))
             static = plan.static + draw_box(box, self.fonts) if box else plan.static
+            if art:
+                static += art.ops
             found = self._plans[key] = (plan, box, self._form(static))
         return found
 

@@ -31,11 +31,28 @@ def _full_page(signer: Signer, template: Template, **changes) -> bytes:
     return render_bytes(render_pdf, stamps, template)[0]
 
 
+def _artwork() -> dict[str, bytes]:
+    """A dark mark and logo (so that their ink counts), as a producer's uploads are stored: JPEG."""
+    import io
+
+    from PIL import Image
+
+    out = {}
+    for key, size in (("ocop_mark", (200, 200)), ("logo", (300, 100))):
+        buffer = io.BytesIO()
+        Image.new("RGB", size, (40, 40, 40)).save(buffer, "JPEG")
+        out[key] = buffer.getvalue()
+    return out
+
+
 @pytest.mark.parametrize("name", list(TEMPLATES))
-@pytest.mark.parametrize("hidden", [False, True], ids=["plain", "two-layer"])
-def test_every_qr_and_text_keeps_off_the_unprintable_margin(name, hidden, signer):
+@pytest.mark.parametrize("variant", ["plain", "two-layer", "artwork", "two-layer-artwork"])
+def test_every_qr_and_text_keeps_off_the_unprintable_margin(name, variant, signer):
     template = TEMPLATES[name]
-    changes = {"hidden_code": "1234 5678"} if hidden else {}
+    hidden = variant.startswith("two-layer")
+    changes: dict = {"hidden_code": "1234 5678"} if hidden else {}
+    if variant.endswith("artwork"):
+        changes.update(_artwork())
     if hidden:
         from print_layouts import NoRoomForBox, hidden_box_rect
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__)
 
-from . import batches, home, imports, producers, products, recognitions, runs, session_views, users  # noqa: E402,F401
+from . import batches, home, imports, label_artwork, producers, products, recognitions, runs, session_views, users  # noqa: E402,F401
