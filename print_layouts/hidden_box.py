@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .layout import (EC_UP_MODULE_MM, LEADING, MIN_TEXT_PT, WORDS, Line, Plan, QRPlace, _wrap, is_stacked,
                      place_qr, text_column)
 from .pdf import PT_PER_MM, Font, num, rounded_rect
-from .templates import SAFE_MARGIN_MM, Template, TemplateError
+from .templates import Template, TemplateError
 
 BOX_MIN_MM = (20.0, 7.0)  # width, height: a common 18 x 6 mm scratch-off sticker with 1 mm to spare around it
 BOX_MAX_MM = (32.0, 9.0)  # bigger foil only costs more; the code does not get easier to read
@@ -123,8 +123,10 @@ def box_beside_qr(template: Template, fonts: dict[str, Font], qr: QRPlace, lang:
 
 def draw_box(box: Box, fonts: dict[str, Font]) -> bytes:
     """The box's border and its call to action: the same on every label of a run."""
+    half = BORDER_PT / 2  # the stroke runs inside the box's rectangle, so no ink leaves the text column
     out = [b"q 0 G %s w " % num(BORDER_PT)
-           + rounded_rect(box.x, box.y - box.height, box.width, box.height, RADIUS_MM * PT_PER_MM) + b"S Q\n"]
+           + rounded_rect(box.x + half, box.y - box.height + half, box.width - BORDER_PT, box.height - BORDER_PT,
+                          RADIUS_MM * PT_PER_MM - half) + b"S Q\n"]
     y = box.cta_top
     for line in box.cta:
         font = fonts[line.style]
@@ -146,9 +148,9 @@ def plan_hidden_only(template: Template, fonts: dict[str, Font], *, host: str, s
                      lang: str) -> tuple[Plan, Box]:
     """A hidden-code-only label (scratch-label stock, no QR): the serial, the boxed code, the call to action and
     the verification host, centred; the plan's static operators draw all but the serial and the code."""
-    safe = SAFE_MARGIN_MM * PT_PER_MM
-    left, right = safe, template.label_width_mm * PT_PER_MM - safe
-    top, bottom = -safe, -template.label_height_mm * PT_PER_MM + safe
+    inset_left, inset_top, inset_right, inset_bottom = (inset * PT_PER_MM for inset in template.insets_mm)
+    left, right = inset_left, template.label_width_mm * PT_PER_MM - inset_right
+    top, bottom = -inset_top, -template.label_height_mm * PT_PER_MM + inset_bottom
     room, tall = right - left, top - bottom
     if room < BOX_MIN_MM[0] * PT_PER_MM - 1e-6:
         raise NoRoomForBox(template, beside_qr=False)

@@ -14,7 +14,7 @@ from datetime import date
 
 from . import qrmatrix
 from .pdf import PT_PER_MM, Font, num
-from .templates import SAFE_MARGIN_MM, Template, TemplateError
+from .templates import Template, TemplateError
 
 MIN_MODULE_MM = 0.25  # below this no level is used: the template is refused
 EC_UP_MODULE_MM = 0.35  # a higher level (H, then Q) is used only while its modules stay at least this big
@@ -27,12 +27,14 @@ LEADING = 1.18
 WORDS = {
     "vi": {"stars": "{n} sao OCOP", "lot": "Lô: {lot}", "made": "NSX: {d}", "expires": "HSD: {d}",
            "verify": "Kiểm tra: {host}", "calibration": "Hiệu chỉnh", "test": "Trang căn chỉnh",
-           "scratch": "Cào lớp bạc, nhập mã để xác thực",
+           "scratch": "Cào lớp bạc, nhập mã để xác thực", "scan": "Quét để xác thực",
+           "margin": "Lề {mm} mm: hầu hết máy in văn phòng không in được ra ngoài đường này",
            "hint": "In ở tỉ lệ 100 % (kích thước thật). So khung với nhãn; "
                    "đo lệch bằng thước mm ở mép giấy."},
     "en": {"stars": "{n}-star OCOP", "lot": "Lot: {lot}", "made": "MFD: {d}", "expires": "EXP: {d}",
            "verify": "Verify: {host}", "calibration": "Calibration", "test": "Alignment test page",
-           "scratch": "Scratch off the silver layer, enter the code to verify",
+           "scratch": "Scratch off the silver layer, enter the code to verify", "scan": "Scan to verify",
+           "margin": "{mm} mm margin: most office printers cannot print outside this line",
            "hint": "Print at 100 % (actual size). Compare the outlines with the labels; measure any shift "
                    "with the mm rulers on the page edges."},
 }
@@ -55,21 +57,29 @@ class QRPlace:
 
 
 def _max_module(template: Template, n: int, stacked: bool, room_mm: float = 0.0) -> float:
-    """Largest module (mm) for an n-module symbol that keeps the quiet zone in the label and room for text
-    (at least room_mm beside the QR, or under it on a stacked label)."""
-    w, h, safe = template.label_width_mm, template.label_height_mm, SAFE_MARGIN_MM
+    """Largest module (mm) for an n-module symbol that keeps the quiet zone in the label, the symbol inside the
+    label's insets and room for text (at least room_mm beside the QR, or under it on a stacked label)."""
+    w, h = template.label_width_mm, template.label_height_mm
+    left, top, right, bottom = template.insets_mm
     if stacked:
-        inner_h = h - 2 * safe
-        return min((w - 2 * safe) / n, w / (n + 2 * QUIET), min(inner_h * 0.7, inner_h - room_mm) / (n + QUIET),
-                   (h - safe) / (n + QUIET + 2), MAX_MODULE_MM)
-    text_min = max(0.3 * (w - 2 * safe), room_mm)
-    return min((h - 2 * safe) / n, h / (n + 2 * QUIET), (w - 2 * safe - text_min) / (n + QUIET),
-               (w - safe - text_min) / (n + 2 * QUIET), MAX_MODULE_MM)
+        inner_h = h - top - bottom
+        return min((w - left - right) / n, w / (n + 2 * QUIET), (w - left) / (n + QUIET), (w - right) / (n + QUIET),
+                   min(inner_h * 0.7, inner_h - room_mm) / (n + QUIET), (h - bottom) / (n + QUIET + 2),
+                   MAX_MODULE_MM)
+    text_min = max(0.3 * (w - left - right), room_mm)
+    return min((h - top - bottom) / n, h / (n + 2 * QUIET), (h - top) / (n + QUIET), (h - bottom) / (n + QUIET),
+               (w - left - right - text_min) / (n + QUIET), (w - right - text_min) / (n + 2 * QUIET), MAX_MODULE_MM)
 
 
 def is_stacked(template: Template) -> bool:
     """Whether text goes under the QR (narrow labels) rather than beside it."""
     return template.label_width_mm < 1.25 * template.label_height_mm
+
+
+def _centred(length: float, side: float, low: float, high: float) -> float:
+    """Where a symbol of this side starts on an edge of this length: centred, but at least low from its start
+    and high from its end."""
+    return min(max((length - side) / 2, low), length - high - side)
 
 
 def place_qr(template: Template, sizes: dict[str, int], *, room_mm: float = 0.0,
@@ -90,11 +100,11 @@ def place_qr(template: Template, sizes: dict[str, int], *, room_mm: float = 0.0,
     n = sizes[level]
     side = module * n
     w, h = template.label_width_mm, template.label_height_mm
-    edge = max(SAFE_MARGIN_MM, QUIET * module)
+    left, top, right, bottom = (max(inset, QUIET * module) for inset in template.insets_mm)
     if stacked:
-        x, y = (w - side) / 2, edge
+        x, y = _centred(w, side, left, right), top
     else:
-        x, y = edge, (h - side) / 2
+        x, y = left, _centred(h, side, top, bottom)
     return QRPlace(level, n, module * PT_PER_MM, x * PT_PER_MM, -y * PT_PER_MM)
 
 
@@ -236,11 +246,12 @@ class Plan:
 
 def text_column(template: Template, qr: QRPlace) -> tuple[float, float, float, float]:
     """The label's room for text (left, right, top, bottom in points): beside the QR, or under it when stacked."""
-    w_mm, h_mm, safe = template.label_width_mm, template.label_height_mm, SAFE_MARGIN_MM
+    w_mm, h_mm = template.label_width_mm, template.label_height_mm
+    left, top, right, bottom = (inset * PT_PER_MM for inset in template.insets_mm)
     side = qr.module * qr.size
     if is_stacked(template):
-        return safe * PT_PER_MM, (w_mm - safe) * PT_PER_MM, qr.y - side - QUIET * qr.module, -(h_mm - safe) * PT_PER_MM
-    return qr.x + side + QUIET * qr.module, (w_mm - safe) * PT_PER_MM, -safe * PT_PER_MM, -(h_mm - safe) * PT_PER_MM
+        return left, w_mm * PT_PER_MM - right, qr.y - side - QUIET * qr.module, -h_mm * PT_PER_MM + bottom
+    return qr.x + side + QUIET * qr.module, w_mm * PT_PER_MM - right, -top, -h_mm * PT_PER_MM + bottom
 
 
 def plan_label(template: Template, fonts: dict[str, Font], qr: QRPlace, *, product: str, producer: str, stars: int,
@@ -260,11 +271,13 @@ def plan_label(template: Template, fonts: dict[str, Font], qr: QRPlace, *, produ
     if expiry_date:
         dates.append(words["expires"].format(d=_ddmmyyyy(expiry_date)))
     roomy = width >= MIN_NAME_COLUMN_MM * PT_PER_MM  # names, lot and dates only where they can be read
-    items = [_Item("stars", "Semibold", 0.9, clean["Semibold"](words["stars"].format(n=stars)), "", 1, 4,
+    # the call to action stays while anything but the serial and the host fits
+    items = [_Item("scan", "Semibold", 0.9, clean["Semibold"](words["scan"]), None, 2, 2, ellipsis=False),
+             _Item("stars", "Semibold", 0.9, clean["Semibold"](words["stars"].format(n=stars)), "", 1, 4,
                    stars=stars)]
     if roomy:
-        items.insert(0, _Item("product", "Bold", 1.15, clean["Bold"](product), None, 2, 3))
-        items.insert(1, _Item("producer", "Regular", 0.9, clean["Regular"](producer), None, 2, 5))
+        items.insert(1, _Item("product", "Bold", 1.15, clean["Bold"](product), None, 2, 3))
+        items.insert(2, _Item("producer", "Regular", 0.9, clean["Regular"](producer), None, 2, 5))
         if lot:
             items.append(_Item("lot", "Regular", 0.85, clean["Regular"](words["lot"].format(lot=lot)), None, 1, 6))
         if dates:  # each date phrase stays on one line

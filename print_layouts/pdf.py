@@ -10,6 +10,7 @@ rectangle operators, with the same vector shapes on paper.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import unicodedata
 import zlib
@@ -25,6 +26,7 @@ from reportlab.pdfbase.ttfonts import TTFontFace
 
 PT_PER_MM = 72 / 25.4
 PAGES_PER_NODE = 256  # pages per intermediate /Pages node (keeps every /Kids array short)
+IMAGE_MAX_PIXELS = 4096 * 4096  # a logo or mark bigger than this is no label artwork
 BLEED = 0.05  # module fraction by which QR glyphs overlap their neighbours (see _write_qr_font)
 
 
@@ -170,6 +172,7 @@ class PdfWriter:
     _qr_font: int | None = field(init=False)
     _font_names: int = field(init=False)
     _forms: list[tuple[bytes, int]] = field(init=False)
+    _images: dict[bytes, tuple[bytes, int, int]] = field(init=False)
 
     def __post_init__(self) -> None:
         self._sink = _Counter(self.out)
@@ -180,6 +183,7 @@ class PdfWriter:
         self._qr_font = None
         self._font_names = 0
         self._forms = []
+        self._images = {}
         self._sink.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 
     # -- objects ---------------------------------------------------------------
@@ -225,6 +229,23 @@ class PdfWriter:
         if self._qr_font is None:
             self._qr_font = self.reserve()
         return b"QR"
+
+    def image(self, data: bytes) -> tuple[bytes, int, int]:
+        """Write an image (JPEG, PNG, WebP bytes) once as an Image XObject; returns its resource name and its
+        size in pixels. JPEGs in grey or RGB go in as they are; anything else is flattened onto white (labels
+        are white) and re-encoded as JPEG. ValueError when the bytes are no image."""
+        key = hashlib.sha256(data).digest()
+        found = self._images.get(key)
+        if found is not None:
+            return found
+        jpeg, width, height, space = _jpeg(data)
+        number = self.reserve()
+        name = b"I%d" % (len(self._images) + 1)
+        self.write_stream(number, jpeg, b" /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /%s"
+                          b" /BitsPerComponent 8 /Filter /DCTDecode" % (width, height, space), compress=False)
+        self._forms.append((name, number))
+        found = self._images[key] = (name, width, height)
+        return found
 
     def form(self, content: bytes, bbox: tuple[float, float, float, float]) -> bytes:
         """Write a Form XObject now (content shared by many labels); returns the operator that draws it."""
@@ -341,6 +362,29 @@ class PdfWriter:
                           b"/FontMatrix [1 0 0 1 0 0] /CharProcs %d 0 R /Encoding << /Type /Encoding /Differences "
                           b"[0 %s] >> /FirstChar 0 /LastChar 255 /Widths [%s] /Resources << >> /ToUnicode %d 0 R >>" % (
                               charprocs, names, b" ".join([b"8"] * 256), cmap))
+
+
+def _jpeg(data: bytes) -> tuple[bytes, int, int, bytes]:
+    """The image as baseline JPEG bytes, its size and its PDF colour space (see PdfWriter.image)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "WEBP"]) as img:
+            if img.width * img.height > IMAGE_MAX_PIXELS:
+                raise ValueError("the image is too large for a label")
+            if img.format == "JPEG" and img.mode in ("L", "RGB") and not img.info.get("progressive"):
+                return data, img.width, img.height, b"DeviceGray" if img.mode == "L" else b"DeviceRGB"
+            img.load()
+            rgba = img.convert("RGBA")
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"not an image: {exc}") from None
+    flat = Image.new("RGB", rgba.size, (255, 255, 255))
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    out = io.BytesIO()
+    flat.save(out, "JPEG", quality=92)
+    return out.getvalue(), flat.width, flat.height, b"DeviceRGB"
 
 
 def _to_unicode(name: bytes, subset: Iterable[int]) -> bytes:

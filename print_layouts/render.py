@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import qrmatrix
+from .artwork import place_artwork
 from .hidden_box import (Box, NoRoomForBox, box_beside_qr, draw_box, draw_code, place_qr_beside_box,
                          plan_hidden_only)
 from .layout import QUIET, WORDS, Plan, QRPlace, draw_serial, place_qr, plan_label, qr_sizes
@@ -38,6 +40,10 @@ class LabelStamp:
     # A two-layer stamp's scratch-off code as printed, e.g. "1234 5678": the label gets a hidden-code box.
     # Never part of qr_text. (On a hidden-code-only sheet qr_text is not used and may be empty.)
     hidden_code: str | None = None
+    # The producer's artwork (JPEG, PNG or WebP bytes), printed in a row under the text where the label has room:
+    # the OCOP mark only when the caller has checked that the product's current recognition grants these stars.
+    ocop_mark: bytes | None = None
+    logo: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -177,18 +183,23 @@ class _Renderer:
         boxed = stamp.hidden_code is not None
         qr = self.place(stamp.qr_text, boxed)
         key = (qr, stamp.product_name, stamp.producer_name, stamp.stars, stamp.lot, stamp.production_date,
-               stamp.expiry_date, stamp.host, len(stamp.serial_text), boxed)
+               stamp.expiry_date, stamp.host, len(stamp.serial_text), boxed, stamp.ocop_mark, stamp.logo)
         found = self._plans.get(key)
         if found is None:
             if len(self._plans) > 256:
                 self._plans.clear()
             box = box_beside_qr(self.template, self.fonts, qr, self.lang) if boxed else None
+            below = box.reserve if box else 0.0
+            pictures = [self.writer.image(data) for data in (stamp.ocop_mark, stamp.logo) if data]
+            art = place_artwork(self.template, qr, pictures, below)
             plan = plan_label(
                 self.template, self.fonts, qr, product=stamp.product_name, producer=stamp.producer_name,
                 stars=stamp.stars, lot=stamp.lot, production_date=stamp.production_date,
                 expiry_date=stamp.expiry_date, host=stamp.host, serial_sample=stamp.serial_text, lang=self.lang,
-                reserve_bottom=box.reserve if box else 0.0)
+                reserve_bottom=below + (art.reserve if art else 0.0))
             static = plan.static + draw_box(box, self.fonts) if box else plan.static
+            if art:
+                static += art.ops
             found = self._plans[key] = (plan, box, self._form(static))
         return found
 
@@ -280,6 +291,7 @@ def render_test_page(template: Template, out: BinaryIO | Path, *, calibration: C
         regular, bold = writer.font("Regular"), writer.font("Bold")
         pw, ph = template.page_width_mm * PT_PER_MM, template.page_height_mm * PT_PER_MM
         parts = [b"q ", _page_transform(template, calibration) or b"\n"]
+        edge = template.paper_margin_mm * PT_PER_MM
         # label outlines, centre crosshairs and position numbers
         parts.append(b"q 0.3 w 0 G ")
         for index in range(template.per_page):
@@ -291,24 +303,36 @@ def render_test_page(template: Template, out: BinaryIO | Path, *, calibration: C
                 num(cx - arm), num(cy), num(cx + arm), num(cy), num(cx), num(cy - arm), num(cx), num(cy + arm)))
         parts.append(b"S Q\n")
         small = 5.0 if template.kind == "sheet" else 4.5
+        clear = 3.5 if edge else 0.0  # past the rulers' ticks
+        inset_left, inset_top = (inset + clear for inset in template.insets_mm[:2])
         for index in range(template.per_page):
             x, top = _label_origin(template, index)
-            parts.append(regular.show(str(index + 1), small, x + 1.5 * PT_PER_MM, top - 1.5 * PT_PER_MM - small))
-        # rulers: a tick every mm along the top and left edges (longer every 5, numbered every 10)
+            parts.append(regular.show(str(index + 1), small, x + inset_left * PT_PER_MM,
+                                      top - inset_top * PT_PER_MM - small))
+        # the printer's unprintable margin: a light band, its inner edge a line; the rulers hang from that line
+        # (ticks in the band would not print), numbered in mm from the paper's edge
+        if edge:
+            parts.append(b"q 0.9 g " + rounded_rect(0, 0, pw, ph, 0) + rounded_rect(edge, edge, pw - 2 * edge,
+                                                                                    ph - 2 * edge, 0)
+                         + b"f* 0 G 0.4 w " + rounded_rect(edge, edge, pw - 2 * edge, ph - 2 * edge, 0) + b"S Q\n")
+            note = regular.clean(words["margin"].format(mm=f"{template.paper_margin_mm:g}"))
+            parts.append(regular.show(note, 6.0, edge + 12 * PT_PER_MM, ph - edge - 10 * PT_PER_MM))
         tick = b"q 0.2 w 0 G "
         labels = []
-        for mm in range(0, int(template.page_width_mm) + 1):
+        for mm in range(math.ceil(template.paper_margin_mm), int(template.page_width_mm - template.paper_margin_mm)
+                        + 1):
             length = (3 if mm % 10 == 0 else 2 if mm % 5 == 0 else 1) * PT_PER_MM
             x = mm * PT_PER_MM
-            tick += b"%s %s m %s %s l " % (num(x), num(ph), num(x), num(ph - length))
-            if mm % 10 == 0 and 0 < mm < template.page_width_mm - 3:
-                labels.append(regular.show(str(mm), 4.0, x + 0.5, ph - 3 * PT_PER_MM - 3.5))
-        for mm in range(0, int(template.page_height_mm) + 1):
+            tick += b"%s %s m %s %s l " % (num(x), num(ph - edge), num(x), num(ph - edge - length))
+            if mm % 10 == 0 and 0 < mm < template.page_width_mm - 3 - template.paper_margin_mm:
+                labels.append(regular.show(str(mm), 4.0, x + 0.5, ph - edge - 3 * PT_PER_MM - 3.5))
+        for mm in range(math.ceil(template.paper_margin_mm), int(template.page_height_mm - template.paper_margin_mm)
+                        + 1):
             length = (3 if mm % 10 == 0 else 2 if mm % 5 == 0 else 1) * PT_PER_MM
             y = ph - mm * PT_PER_MM
-            tick += b"%s %s m %s %s l " % (num(0), num(y), num(length), num(y))
-            if mm % 10 == 0 and 0 < mm < template.page_height_mm - 3:
-                labels.append(regular.show(str(mm), 4.0, 3.2 * PT_PER_MM, y - 3.5))
+            tick += b"%s %s m %s %s l " % (num(edge), num(y), num(edge + length), num(y))
+            if mm % 10 == 0 and 0 < mm < template.page_height_mm - 3 - template.paper_margin_mm:
+                labels.append(regular.show(str(mm), 4.0, edge + 3.2 * PT_PER_MM, y - 3.5))
         parts += [tick, b"S Q\n", *labels]
         # what this page is, in the middle of the page
         c = calibration

@@ -14,6 +14,9 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 FIT_TOLERANCE_MM = 0.05  # rounding in published stock dimensions
 MIN_LABEL_MM = 15.0, 10.0  # width, height
 SAFE_MARGIN_MM = 1.5  # nothing but white inside this band: a print shifted by this much stays on the sticker
+# Most office laser and inkjet printers cannot print the outer 3-5 mm of a sheet: nothing is drawn there unless
+# the template declares a borderless printer (label printers on rolls print to the label's edge).
+PAPER_MARGIN_MM = 4.0
 
 
 class TemplateError(ValueError):
@@ -38,6 +41,7 @@ class Template:
     gap_x_mm: float = 0.0
     gap_y_mm: float = 0.0
     corner_radius_mm: float = 0.0
+    borderless: bool = False  # the stock's printer prints up to the paper's edge (no unprintable margin)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not NAME_RE.match(self.name):
@@ -46,6 +50,8 @@ class Template:
             raise TemplateError("title must be a non-empty text")
         if self.kind not in ("sheet", "roll"):
             raise TemplateError(f"kind must be 'sheet' or 'roll', not {self.kind!r}")
+        if not isinstance(self.borderless, bool):
+            raise TemplateError("borderless must be true or false")
         for name in ("rows", "columns"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
@@ -81,6 +87,24 @@ class Template:
             raise TemplateError("corner_radius_mm must be at most half the label's shorter side")
 
     @property
+    def paper_margin_mm(self) -> float:
+        """The band along the paper's edges that the printer cannot print (0 for a borderless printer)."""
+        return 0.0 if self.borderless else PAPER_MARGIN_MM
+
+    @property
+    def insets_mm(self) -> tuple[float, float, float, float]:
+        """What every label keeps blank along its left, top, right and bottom edges: the safe margin, or more
+        where the outermost labels reach into the paper's unprintable margin. One value per side for the whole
+        sheet, so every label (and a hidden-code sticker on it) has the same layout."""
+        paper = self.paper_margin_mm
+        right_gap = (self.page_width_mm - self.margin_left_mm - self.columns * self.label_width_mm
+                     - (self.columns - 1) * self.gap_x_mm)
+        bottom_gap = (self.page_height_mm - self.margin_top_mm - self.rows * self.label_height_mm
+                      - (self.rows - 1) * self.gap_y_mm)
+        return tuple(round(max(SAFE_MARGIN_MM, paper - max(0.0, gap)), 3)  # type: ignore[return-value]
+                     for gap in (self.margin_left_mm, self.margin_top_mm, right_gap, bottom_gap))
+
+    @property
     def per_page(self) -> int:
         """Labels on one page."""
         return self.rows * self.columns
@@ -106,7 +130,7 @@ class Template:
         unknown = sorted(set(data) - known - {"per_page", "comment", "source"})
         if unknown:
             raise TemplateError(f"unknown field {unknown[0]!r}")
-        optional = ("margin", "gap", "corner")
+        optional = ("margin", "gap", "corner", "borderless")
         missing = [f.name for f in fields(cls) if f.name not in data and not f.name.startswith(optional)]
         if missing:
             raise TemplateError(f"missing field {missing[0]!r}")

@@ -28,7 +28,7 @@ LOGINS_FILE = "demo-logins.json"
 PRODUCERS: list[dict[str, Any]] = [
     {
         "producer": {"name": "Hợp tác xã Trà hoa vàng Ba Chẽ", "type": "cooperative", "id_type": "tax_code",
-                     "id_value": "5701998231", "address": "Thôn Khe Lọng Ngoài, thị trấn Ba Chẽ, huyện Ba Chẽ, tỉnh Quảng Ninh",
+                     "id_value": "5701998233", "address": "Thôn Khe Lọng Ngoài, thị trấn Ba Chẽ, huyện Ba Chẽ, tỉnh Quảng Ninh",
                      "commune_code": "06978", "phone": "0203 3888 123"},
         "login": "trahoavang@demo.ocop.vn",
         "products": [
@@ -43,7 +43,7 @@ PRODUCERS: list[dict[str, Any]] = [
     },
     {
         "producer": {"name": "Công ty TNHH Chả mực Hạ Long Xanh", "type": "enterprise", "id_type": "tax_code",
-                     "id_value": "5702014486", "address": "Phường Hồng Hải, thành phố Hạ Long, tỉnh Quảng Ninh",
+                     "id_value": "5702014482", "address": "Phường Hồng Hải, thành phố Hạ Long, tỉnh Quảng Ninh",
                      "commune_code": "06688"},
         "login": "chamuc@demo.ocop.vn",
         "products": [
@@ -56,7 +56,7 @@ PRODUCERS: list[dict[str, Any]] = [
     },
     {
         "producer": {"name": "Hợp tác xã Mật hoa dừa Châu Thành", "type": "cooperative", "id_type": "tax_code",
-                     "id_value": "2100645512", "address": "Ấp Đa Hòa, xã Hòa Minh, huyện Châu Thành, tỉnh Trà Vinh",
+                     "id_value": "2100645502", "address": "Ấp Đa Hòa, xã Hòa Minh, huyện Châu Thành, tỉnh Trà Vinh",
                      "commune_code": "29374"},
         "login": "mathoadua@demo.ocop.vn",
         "products": [
@@ -90,7 +90,7 @@ PRODUCERS: list[dict[str, Any]] = [
     },
     {
         "producer": {"name": "Công ty Cổ phần Cà phê Buôn Ma Thuột Xanh", "type": "enterprise", "id_type": "tax_code",
-                     "id_value": "6001733915", "address": "Phường Tân Lợi, thành phố Buôn Ma Thuột, tỉnh Đắk Lắk",
+                     "id_value": "6001733917", "address": "Phường Tân Lợi, thành phố Buôn Ma Thuột, tỉnh Đắk Lắk",
                      "commune_code": "24133"},
         "login": "caphe@demo.ocop.vn",
         "products": [

@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from flask import current_app, has_app_context
+
 from print_layouts import Calibration, LabelStamp, Template, hidden_box_rect, load_templates
 
 from .keystore import KeyStore
-from .registry import batches, producers, products
+from .registry import batches, label_marks, producers, products
 from .i18n import Message
 from .registry.fields import Field, Schema, ValidationError
 from .registry.records import Row
@@ -41,9 +43,11 @@ def available_templates(instance: Path) -> dict[str, Template]:
 
 
 def labels(storage: Storage, store: KeyStore, run: Row, host: str, first: int | None = None,
-           last: int | None = None, content: str = "full") -> Iterator[LabelStamp]:
+           last: int | None = None, content: str = "full", artwork: Path | None = None) -> Iterator[LabelStamp]:
     """The run's stamps (or a range of them) as labels, QR texts signed on the fly and hidden codes derived on
-    the fly; content is one of CONTENTS. A hidden-only print of a run without hidden codes is refused here."""
+    the fly; content is one of CONTENTS. A hidden-only print of a run without hidden codes is refused here.
+    QR labels also carry the producer's logo and the OCOP mark of the run's stars while the product's current
+    recognition grants them, read from `artwork` (default: the app's artwork_folder)."""
     if content not in CONTENTS:
         raise ValidationError.single("content", "error.choice")
     batch = batches.get(storage, run["batch_id"])
@@ -56,6 +60,11 @@ def labels(storage: Storage, store: KeyStore, run: Row, host: str, first: int | 
     if content == "hidden-only":  # no QR on these labels: nothing to sign
         return (LabelStamp(qr_text="", serial_text=format_serial(serial), hidden_code=format_code(code), **fixed)
                 for serial, code in issuing.hidden_codes(run, store, first, last))
+    artwork = artwork if artwork is not None else _instance_artwork()
+    if artwork is not None:  # read once: every label of the run shares the same bytes
+        fixed["logo"] = label_marks.image_bytes(artwork, producer.get("logo"))
+        fixed["ocop_mark"] = label_marks.image_bytes(
+            artwork, label_marks.entitled_mark(storage, producer, product["id"], run["stars"]))
     texts = issuing.codes(run, store, host, first, last)
     if content == "qr-only" or not run["hidden_code"]:
         return (LabelStamp(qr_text=text, serial_text=format_serial(serial), **fixed) for serial, text in texts)
@@ -161,3 +170,13 @@ def stream_pdf(render: Callable[[Any], Any], chunk: int = 64 * 1024) -> Iterator
     thread.join()
     if errors:
         raise errors[0]
+
+
+def artwork_folder(instance: Path) -> Path:
+    """Where producers' logos and OCOP mark images are stored (instance/media/producers)."""
+    return instance / "media" / "producers"
+
+
+def _instance_artwork() -> Path | None:
+    """The running app's artwork folder (None outside an app, e.g. a bare library call)."""
+    return artwork_folder(Path(current_app.instance_path)) if has_app_context() else None

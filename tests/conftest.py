@@ -58,7 +58,7 @@ def build_world(app) -> World:
     with app.app_context():
         s = get_storage()
         pa = producers.create(s, {"name": "HTX Trà hoa vàng Ba Chẽ", "type": "cooperative", "id_type": "tax_code",
-                                  "id_value": "5701998231", "commune_code": "06978"})
+                                  "id_value": "5701998233", "commune_code": "06978"})
         pb = producers.create(s, {"name": "Cơ sở Chả mực Hạ Long", "type": "household", "commune_code": "06688"})
         prod_a = products.create(s, {"producer_id": pa["id"], "name": "Trà hoa vàng", "product_group": "drinks"})
         prod_b = products.create(s, {"producer_id": pb["id"], "name": "Chả mực", "product_group": "food"})

@@ -29,16 +29,16 @@ def test_create_update_producer(api):
     call = api("admin")
     created = call("POST", "/api/v1/producers", json={"name": "HTX Mật hoa dừa", "type": "cooperative",
                                                        "commune_code": "29374", "id_type": "tax_code",
-                                                       "id_value": "2100 645 512"})
+                                                       "id_value": "2100 645 502"})
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
-    assert body["id_value"] == "2100645512"
+    assert body["id_value"] == "2100645502"
     assert body["province_code"] == "86"
     assert body["place"]["display"] == "Xã Châu Thành, Tỉnh Vĩnh Long"
     assert created.headers["Location"].endswith(f"/api/v1/producers/{body['id']}")
-    updated = call("PATCH", f"/api/v1/producers/{body['id']}", json={"phone": "0294 123 456"})
+    updated = call("PATCH", f"/api/v1/producers/{body['id']}", json={"phone": "0294 3855 123"})
     assert updated.status_code == 200
-    assert updated.get_json()["phone"] == "0294 123 456"
+    assert updated.get_json()["phone"] == "0294 3855 123"
     assert updated.get_json()["name"] == "HTX Mật hoa dừa"
 
 

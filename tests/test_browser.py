@@ -227,12 +227,13 @@ def phone(browser, live_server) -> Iterator[Phone]:
 
 
 def sign_in(page: Page, who: str) -> None:
-    """Sign in on the login page as a fixture user ("producer_a", "inspector") and land on the portal."""
+    """Sign in on the login page as a fixture user ("producer_a", "inspector") and land on the role's start page
+    (the inspection page for an inspector, the portal for the others)."""
     page.goto("/login")
     page.locator("#f-email").fill(f"{who}@example.vn")
     page.locator("#f-password").fill(PASSWORD)
     page.locator("main form").get_by_role("button", name="Đăng nhập").tap()
-    page.wait_for_url(re.compile(r"/portal/?$"))
+    page.wait_for_url(re.compile(r"/inspect/$" if who == "inspector" else r"/portal/?$"))
 
 
 def wait_for_image(image: Any) -> None:

@@ -48,7 +48,7 @@ def shot(page: Page, name: str) -> None:
 
 def card_with(page: Page, serial: int):
     """The result card holding the link to this stamp's history."""
-    return page.locator("main ul.cards > li.card").filter(has=page.locator(f"a[href='/inspect/stamps/{serial}']"))
+    return page.locator("main ol.cards > li.card").filter(has=page.locator(f"a[href='/inspect/stamps/{serial}']"))
 
 
 def assert_clean(phone: Phone, base_url: str, downloads: tuple[str, ...] = ()) -> None:
@@ -81,9 +81,8 @@ def test_inspector_checks_a_shelf_and_flags_a_stamp_on_a_phone(browser: Browser,
     phone = Phone(context.new_page(), live_server)
     page = phone.page
     try:
-        # Sign in, then "Kiểm tra" in the menu.
+        # Sign in: an inspector lands on the inspection page.
         sign_in(page, "inspector")
-        page.get_by_role("navigation", name="Menu chính").get_by_role("link", name="Kiểm tra", exact=True).tap()
 
         # The inspection page: the visit in progress, the photo form.
         expect(page).to_have_url(re.compile(r"/inspect/$"))
@@ -109,13 +108,24 @@ def test_inspector_checks_a_shelf_and_flags_a_stamp_on_a_phone(browser: Browser,
         assert posted.value.status == 200, posted.value.status
         expect(page.get_by_role("heading", name="Kết quả kiểm tra", level=1)).to_be_visible()
         expect(page.locator("main")).to_contain_text(f"Đã kiểm tra 3 tem · đã ghi vào chuyến kiểm tra tại {SHOP}")
-        cards = page.locator("main ul.cards > li.card")
+        cards = page.locator("main ol.cards > li.card")
         expect(cards).to_have_count(3)
         expect(cards.locator(".badge.valid", has_text="Chính hãng")).to_have_count(2)
         expect(cards.locator(".badge.revoked", has_text="Tem giả: chữ ký không khớp")).to_have_count(1)
         for serial in (serial_1, serial_2):
             expect(card_with(page, serial).locator(".badge")).to_have_text("✓ Chính hãng")
             expect(card_with(page, serial)).to_contain_text("Trà hoa vàng")
+        # Most serious first, numbered, with a count per verdict above.
+        expect(cards.first.locator(".badge")).to_have_text("✗ Tem giả: chữ ký không khớp")
+        expect(cards.locator(".number")).to_have_text(["1", "2", "3"])
+        tally = page.get_by_role("list", name="Tổng hợp theo kết quả").locator("li")
+        expect(tally).to_have_text(["✗ Tem giả: chữ ký không khớp 1", "✓ Chính hãng 2"])
+        # The photo, marked by number where each code is, loaded and as wide as the phone allows.
+        marked = page.get_by_role("img", name="Ảnh kệ hàng, đánh số từng tem đã đọc")
+        expect(marked).to_be_visible()
+        assert page.evaluate("img => img.complete && img.naturalWidth > 0", marked.element_handle())
+        box = marked.bounding_box()
+        assert box and box["width"] <= 360 and box["height"] > 100, box
         phone.assert_no_sideways_scroll("results")
         shot(page, "02-results")
 
@@ -198,8 +208,7 @@ def test_inspector_checks_a_shelf_and_flags_a_stamp_on_a_phone(browser: Browser,
         assert data.startswith(b"\xef\xbb\xbf")
         table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
         assert table[0][:4] == ["Thời gian", "Mã", "Số sê-ri", "Kết quả"] and len(table) == 4
-        assert sorted(row[3] for row in table[1:]) == [
-            "Chính hãng (genuine)", "Chính hãng (genuine)", "Tem giả: chữ ký không khớp (invalid-signature)"]
+        assert sorted(row[3] for row in table[1:]) == ["Chính hãng", "Chính hãng", "Tem giả: chữ ký không khớp"]
     finally:
         context.close()
 

@@ -118,10 +118,10 @@ def test_csv_rows_keep_vietnamese_words_and_use_vietnam_time():
     assert first[0] == "23/11/2026 15:21"  # 08:21 UTC is 15:21 in Vietnam
     assert first[1] == "HC1:CODE1"
     assert first[2] == format_serial(1234567) == "1 234 567-1"
-    assert first[3] == "Chính hãng (genuine)"
+    assert first[3] == "Chính hãng"  # the verdict in words, never its machine name
     assert first[4] == GENUINE[0]["message"]
     assert first[6] == "ke-hang-1.jpg"
-    assert forged[3] == "Tem giả: chữ ký không khớp (invalid-signature)"
+    assert forged[3] == "Tem giả: chữ ký không khớp"
     assert copied[4] == "; ".join(r["message"] for r in COPIED)
     assert unknown[2] == ""  # no serial could be read
 
@@ -147,9 +147,9 @@ def test_csv_in_english():
     rows = read_csv(visit_csv(VISIT, sample_checks(), INSPECTOR, lang="en"))
     assert rows[0] == ["Time", "Code", "Serial", "Verdict", "Reasons", "Note", "Photo"]
     assert rows[1][0] == "2026-11-23 15:21"
-    assert rows[1][3] == "Genuine (genuine)"
+    assert rows[1][3] == "Genuine"
     assert rows[1][4] == "Valid digital signature, activated stamp, valid certificate."
-    assert rows[2][3] == "Counterfeit: the signature does not match (invalid-signature)"
+    assert rows[2][3] == "Counterfeit: the signature does not match"
 
 
 def test_csv_without_checks_is_just_the_header():
@@ -195,12 +195,36 @@ def test_pdf_text_is_vietnamese(photos):
 
 
 def test_pdf_summary_counts_each_verdict():
-    checks = [check(i, v) for i, v in enumerate(["genuine", "genuine", "genuine", "invalid-signature", "recalled"])]
+    checks = [check(i, v, serial=1234567 + i)
+              for i, v in enumerate(["genuine", "genuine", "genuine", "invalid-signature", "recalled"])]
     text = flat(page_texts(pdf_bytes(checks))[0])
-    assert "Số tem đã kiểm tra: 5" in text
-    assert "Chính hãng (genuine) 3" in text
-    assert "Tem giả: chữ ký không khớp (invalid-signature) 1" in text
-    assert "Lô hàng đã bị thu hồi (recalled) 1" in text
+    assert "Số tem đã kiểm tra: 5" in text and "lượt kiểm tra" not in text
+    assert "Chính hãng 3" in text
+    assert "Tem giả: chữ ký không khớp 1" in text
+    assert "Lô hàng đã bị thu hồi 1" in text
+
+
+def test_pdf_counts_a_stamp_checked_twice_once_with_its_last_verdict():
+    checks = [check(1, "genuine", serial=1234567), check(2, "not-activated", serial=1234568),
+              check(3, "genuine", serial=1234567),  # the same stamp again: photo, then typed serial
+              check(4, "genuine", serial=1234568),  # activated meanwhile: its last check counts
+              check(5, "malformed", serial=None), check(6, "malformed", serial=None)]  # one foreign QR, read twice
+    checks[5]["code"] = checks[4]["code"]
+    text = flat(page_texts(pdf_bytes(checks))[0])
+    assert "Số tem đã kiểm tra: 3 (6 lượt kiểm tra;" in text
+    assert "Chính hãng 2" in text
+    assert "Chưa kích hoạt" not in text.split("Chi tiết các lần kiểm tra")[0]  # not in the summary
+    assert text.count("STT") >= 1 and "Chi tiết các lần kiểm tra" in text  # every check still listed
+
+
+def test_pdf_shows_verdicts_in_vietnamese_only():
+    from stamp_service.verification.verdicts import VERDICTS
+
+    checks = [check(n, name, serial=1234500 + n) for n, name in enumerate(VERDICTS, start=1)]
+    text = flat("\n".join(page_texts(pdf_bytes(checks))))
+    leaked = [name for name in VERDICTS if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
+    assert not leaked, f"raw status keys in the record: {leaked}"
+    assert "Chính hãng" in text and "Tem giả: chữ ký không khớp" in text
 
 
 def test_pdf_in_english():
@@ -270,6 +294,22 @@ def test_pdf_photos_become_images(photos):
     empty = photos.parent / "empty"
     empty.mkdir()
     assert b"/Subtype /Image" not in pdf_bytes(sample_checks(), photos_dir=empty)
+
+
+def test_pdf_shows_each_photo_once(photos):
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(photos / "ke-hang-2.jpg", "JPEG")
+    shelf = [check(n, "genuine", photo="ke-hang-1.jpg", serial=1234500 + n) for n in (1, 2, 3)]
+    data = pdf_bytes(shelf + [check(4, "recalled", photo="ke-hang-2.jpg", serial=1234600)], photos_dir=photos)
+    doc = pdfium.PdfDocument(data)
+    try:  # images drawn on the pages (one image object drawn three times would count three)
+        drawn = sum(1 for i in range(len(doc))
+                    for _ in doc[i].get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE], max_depth=3))
+    finally:
+        doc.close()
+    assert drawn == 2  # one shelf photo of three stamps, one photo of one stamp
+    text = flat("\n".join(page_texts(data)))
+    assert "#1, #2, #3 · 23/11/2026 15:21" in text
+    assert "#4 · 1 234 600-" in text
 
 
 def test_pdf_ignores_photo_names_outside_the_folder(photos):

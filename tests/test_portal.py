@@ -24,6 +24,19 @@ def test_login_logout_and_next(client, app):
     assert client.get("/portal/").status_code == 302
 
 
+def test_an_inspector_lands_on_the_inspection_page(app):
+    client = app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": "inspector@example.vn", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/inspect/"
+    assert client.get("/login").headers["Location"] == "/inspect/"  # signed in already
+    nexted = app.test_client()
+    token = csrf_from(nexted.get("/login").get_data(as_text=True))
+    response = nexted.post("/login?next=/inspect/visits", data={"email": "inspector@example.vn", "password": PASSWORD,
+                                                                "csrf_token": token})
+    assert response.headers["Location"] == "/inspect/visits"  # a page asked for still wins
+
+
 def test_login_refuses_offsite_next(app):
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
         client = app.test_client()

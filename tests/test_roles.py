@@ -90,6 +90,11 @@ ACCESS: dict[str, object] = {
     "portal.user_new": {"admin"},
     "portal.user_edit": {"admin"},
     "portal.import_page": {"admin"},
+    "portal.import_template": {"admin"},
+    # a producer's label artwork: the producer itself (or the office) uploads; staff may look
+    "portal.producer_logo": {"admin", "producer"},
+    "portal.producer_mark": {"admin", "producer"},
+    "portal.producer_artwork": ALL,
     "api.openapi_json": PUBLIC,
     "api.province_list": PUBLIC,
     "api.province_communes": PUBLIC,
@@ -127,6 +132,7 @@ OWNED = {
     "portal.run_detail", "portal.run_preview", "portal.run_pdf", "portal.run_test_page", "portal.run_state",
     "portal.run_new", "portal.run_print_preview", "portal.run_codes_csv", "portal.product_photo",
     "api.batch_events", "api.batch_event_add", "api.batch_epcis", "api.batch_epcis_import", "portal.stage_new",
+    "portal.producer_logo", "portal.producer_mark", "portal.producer_artwork",
 }
 CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin", "gateway")
 
@@ -144,6 +150,8 @@ def _url(rule, world) -> str:
             values[arg] = "cases"
         elif arg == "kind" and rule.endpoint == "verify_web.picture":
             values[arg] = "product"
+        elif arg == "name" and rule.endpoint == "portal.producer_artwork":
+            values[arg] = getattr(world, "artwork", "none.jpg")
         else:
             values[arg] = {"producer_id": world.producer_a, "product_id": world.product_a, "batch_id": world.batch_a,
                            "rec_id": world.recognition_a, "user_id": world.users["producer_a"], "code": "22",
@@ -179,6 +187,17 @@ def test_role_matrix(app, world, login, api, caller):
         get_storage().insert("suspicions", {"id": 1, "serial": world.first_serial, "run_id": world.run_a,
                                             "rule": "sheet", "evidence": "{}", "households": 5, "networks": 4})
         get_storage().insert("reports", {"id": 1, "what": "Tem mờ", "serial": world.first_serial})
+        # producer A's logo, for the route that shows its label artwork
+        from pathlib import Path
+
+        from PIL import Image
+
+        from stamp_service.media import save_image
+        from stamp_service.printing import artwork_folder
+        from stamp_service.registry import label_marks
+
+        world.artwork = save_image(Image.new("RGB", (8, 8)), artwork_folder(Path(app.instance_path)))
+        label_marks.set_logo(get_storage(), world.producer_a, world.artwork)
     checked = 0
     for rule, method in _cases(app):
         url = _url(rule, world)

@@ -39,7 +39,7 @@ def test_constraint_errors_are_ours(tmp_path):
     with pytest.raises(UnknownReference):
         storage.insert("products", {"producer_id": 42, "name": "X", "product_group": "food"})
     row = {"name": "X", "type": "cooperative", "commune_code": "06978", "province_code": "22",
-           "id_type": "tax_code", "id_value": "0101234567"}
+           "id_type": "tax_code", "id_value": "0101234565"}
     storage.insert("producers", row)
     with pytest.raises(Conflict) as exc:
         storage.insert("producers", row)

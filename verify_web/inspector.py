@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response
 
 from stamp_service.auth.access import roles
 from stamp_service.context import get_storage
-from stamp_service.inspection import history, visits
-from stamp_service.inspection.decode import read_photo
+from stamp_service.inspection import history, shelf, visits
+from stamp_service.inspection.decode import FoundCode, read_photo_codes
 from stamp_service.media_gate import upload_slot
 from stamp_service.registry import batches, places, producers, products, recognitions
 from stamp_service.registry.fields import Invalid
@@ -38,13 +38,19 @@ def _my_visit():
     return visits.open_visit(get_storage(), g.identity.user_id)
 
 
-def _results(found: list[tuple[str, checker.Outcome]], photo: str | None = None, error: str | None = None,
-             status: int = 200):
+def _results(found: list[tuple[str, checker.Outcome, FoundCode | None]], photo: str | None = None,
+             error: str | None = None, status: int = 200):
     visit = _my_visit()
     if visit is not None:
-        for code, outcome in found:
+        for code, outcome, _ in found:
             visits.add_check(get_storage(), visit, code, outcome, photo=photo)
-    return render_template("inspect/results.html", found=found, visit=visit, error=error), status
+    results = shelf.by_severity(found)
+    marked = None
+    if photo and results:
+        with upload_slot():
+            marked = shelf.mark_up(media_dir("visits") / photo, results, media_dir("visits"))
+    return render_template("inspect/results.html", results=results, summary=shelf.summary(results), visit=visit,
+                           marked=marked, error=error), status
 
 
 @bp.route("/inspect/")
@@ -63,25 +69,27 @@ def inspect_check():
     code = request.form.get("code", "").strip()[:2000]
     if not code:
         return _results([], error="error.required", status=400)
-    return _results([(code, _check(code))])
+    return _results([(code, _check(code), None)])
 
 
 @bp.route("/inspect/photo", methods=["POST"])
 @roles(*STAFF)
 def inspect_photo():
-    """Check every stamp in a photo: the server finds each QR code and verifies it."""
+    """Check every stamp in a photo: the server finds each QR code and verifies it; the results come most serious
+    first, counted, with the photo marked by number where each code is."""
     upload = request.files.get("photo")
     if upload is None or not upload.filename:
         return _results([], error="error.image_empty", status=400)
     data = upload.read()
     try:
         with upload_slot():
-            texts, photo = read_photo(data, media_dir("visits"), max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
+            codes, photo = read_photo_codes(data, media_dir("visits"),
+                                            max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
     except Invalid as exc:
         return _results([], error=exc.message.key, status=400)
-    if not texts:
+    if not codes:
         return _results([], photo=photo, error="error.no_code_found", status=200)
-    return _results([(t, _check(t)) for t in texts[:MAX_CODES]], photo=photo)
+    return _results([(c.text, _check(c.text), c) for c in codes[:MAX_CODES]], photo=photo)
 
 
 @bp.route("/inspect/stamps/<int:serial>")

@@ -16,7 +16,7 @@ from . import bp
 @bp.route("/import/<kind>", methods=["POST"])
 @roles("admin")
 def import_file(kind: str) -> Response | tuple[Response, int]:
-    """Import a CSV file (multipart field "file", or the raw body as text/csv)."""
+    """Import a CSV or .xlsx file (multipart field "file", or the raw body); every problem of every row is listed."""
     if kind not in KINDS:
         raise ValidationError({"kind": Message("error.choice")})
     upload = request.files.get("file")
@@ -25,5 +25,5 @@ def import_file(kind: str) -> Response | tuple[Response, int]:
         report = import_csv(get_storage(), kind, data)
     except ImportFailed as exc:
         return jsonify(error=Message("import.failed").render(), fields={},
-                       errors=[e.as_dict() for e in exc.report.errors]), 400
+                       errors=exc.report.error_dicts()), 400
     return jsonify(kind=kind, rows=report.rows, created=report.created), 201

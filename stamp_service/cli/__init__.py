@@ -295,20 +295,20 @@ def batches(ctx: click.Context, as_json: bool, producer_id: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def import_command(ctx: click.Context, kind: str, file: Path, as_json: bool) -> None:
-    """Import producers or products from a CSV file: all rows or none, with a report per row."""
+    """Import producers or products from a CSV or .xlsx file: all rows or none, with every problem listed."""
     app = _app(ctx)
     data = file.read_bytes()
     with app.app_context():
         try:
             report = import_csv(get_storage(), kind, data)
         except ImportFailed as exc:
-            errors = [e.as_dict("en") for e in exc.report.errors]
+            errors = exc.report.error_dicts("en")
             if as_json:
                 click.echo(json.dumps({"ok": False, "errors": errors}, ensure_ascii=False))
             else:
                 click.echo(f"Nothing imported: {len(errors)} problem(s) in {file.name}", err=True)
                 for e in errors:
-                    where = f"line {e['line']}" + (f", column {e['column']}" if e["column"] else "")
+                    where = f"line {e['line']}" + (f", column {e['header']}" if e["header"] else "")
                     click.echo(f"  {where}: {e['message']}", err=True)
             sys.exit(1)
     if as_json:

@@ -101,12 +101,6 @@ def verdict_words(name: str, lang: str = "vi") -> str:
     return gettext(f"verdict.{name}", _language(lang)) if name in VERDICTS else str(name)
 
 
-def verdict_label(name: str, lang: str = "vi") -> str:
-    """The verdict words with the machine name in brackets, e.g. 'Chính hãng (genuine)'."""
-    words = verdict_words(name, lang)
-    return words if words == name else f"{words} ({name})"
-
-
 def _tone(name: str) -> str:
     """ok, caution or bad (an unknown verdict counts as bad)."""
     return TONE.get(name, "bad")
@@ -161,7 +155,7 @@ def visit_csv(visit: dict, checks: list[dict], inspector: dict, *, lang: str = "
             format_time(check.get("at"), lang),
             check.get("code") or "",
             _serial_text(check.get("serial")),
-            verdict_label(str(check.get("verdict") or ""), lang),
+            verdict_words(str(check.get("verdict") or ""), lang),
             "; ".join(reason_texts(check.get("reasons"), lang)),
             check.get("note") or "",
             check.get("photo") or "",
@@ -351,9 +345,24 @@ def _facts_table(visit: Mapping[str, Any], inspector: Mapping[str, Any], lang: s
     return table
 
 
+def _stamp_key(check: Mapping[str, Any]) -> tuple[str, str]:
+    """What identifies the stamp a check was about: its serial, else (a code that is no stamp) the code read."""
+    serial = check.get("serial")
+    return ("serial", str(serial)) if serial not in (None, "") else ("code", str(check.get("code") or ""))
+
+
+def stamp_verdicts(checks: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
+    """Each stamp checked during the visit, once, with the verdict of its last check (a shelf photo and a typed
+    serial of the same stamp are one stamp)."""
+    verdicts: dict[tuple[str, str], str] = {}
+    for check in checks:  # in check order: a later check of the same stamp replaces the earlier verdict
+        verdicts[_stamp_key(check)] = str(check.get("verdict") or "")
+    return verdicts
+
+
 def _summary_table(checks: Sequence[Mapping[str, Any]], lang: str, st: dict[str, ParagraphStyle]) -> Table | None:
-    """How many checks got each verdict (green, amber, then red ones), or None without checks."""
-    counts = Counter(str(c.get("verdict") or "") for c in checks)
+    """How many stamps got each verdict (green, amber, then red ones), or None without checks."""
+    counts = Counter(stamp_verdicts(checks).values())
     if not counts:
         return None
     rank = {"ok": 0, "caution": 1, "bad": 2}
@@ -361,7 +370,7 @@ def _summary_table(checks: Sequence[Mapping[str, Any]], lang: str, st: dict[str,
     data: list[list[Any]] = [[Paragraph(_markup(_t("col.verdict", lang)), st["cell_head"]),
                               Paragraph(_markup(_t("count", lang)), ParagraphStyle("nh", st["cell_head"], alignment=2))]]
     for name in order:
-        data.append([Marked(_tone(name), Paragraph(_markup(verdict_label(name, lang)), st["cell"])),
+        data.append([Marked(_tone(name), Paragraph(_markup(verdict_words(name, lang)), st["cell"])),
                      Paragraph(str(counts[name]), ParagraphStyle("n", st["cell"], alignment=2))])
     table = Table(data, colWidths=[95 * mm, 22 * mm], hAlign="LEFT", repeatRows=1)
     table.setStyle(TableStyle([
@@ -454,15 +463,25 @@ def _thumbnail(path: Path) -> Image | None:
 
 def _photos_table(checks: Sequence[Mapping[str, Any]], photos_dir: Path, lang: str,
                   st: dict[str, ParagraphStyle], width: float) -> Table | None:
-    """Thumbnails of the checks' photos, three to a row, each captioned with its check number; None if none."""
-    cells: list[list[Any]] = []
+    """Thumbnails of the checks' photos, each photo once (a shelf photo holds several stamps), three to a row,
+    captioned with the numbers of the checks it shows; None if none."""
+    shown: dict[str, list[int]] = {}  # photo name -> check numbers, in order of first appearance
     for number, check in enumerate(checks, start=1):
-        path = _photo_file(photos_dir, check.get("photo"))
+        if check.get("photo"):
+            shown.setdefault(str(check["photo"]), []).append(number)
+    taken = {str(c.get("photo")): c.get("at") for c in reversed(checks) if c.get("photo")}  # first check's time
+    cells: list[list[Any]] = []
+    for name, numbers in shown.items():
+        path = _photo_file(photos_dir, name)
         image = _thumbnail(path) if path else None
         if image is None:
             continue
-        caption = " · ".join(p for p in (f"#{number}", _serial_text(check.get("serial")),
-                                         format_time(check.get("at"), lang)) if p)
+        if len(numbers) == 1:
+            serial = _serial_text(checks[numbers[0] - 1].get("serial"))
+            label = " · ".join(p for p in (f"#{numbers[0]}", serial) if p)
+        else:
+            label = ", ".join(f"#{n}" for n in numbers)
+        caption = " · ".join(p for p in (label, format_time(taken.get(name), lang)) if p)
         cells.append([image, Spacer(1, 2), Paragraph(_markup(caption), st["caption"])])
     if not cells:
         return None
@@ -552,8 +571,12 @@ def visit_pdf(visit: dict, checks: list[dict], inspector: dict, out: BinaryIO, *
                   Paragraph(_markup(visit["notes"]), st["body"])]
     story += [Spacer(1, 3), Paragraph(_markup(_t("vietnam_time", lang)), st["small"])]
 
+    stamps = len(stamp_verdicts(checks))
+    checked = _t("checked", lang, count=stamps)
+    if len(checks) > stamps:  # some stamp was checked more than once: say so, count it once
+        checked += " " + _t("checked_times", lang, count=len(checks))
     story += [Paragraph(_markup(_t("summary", lang)), st["h2"]),
-              Paragraph(_markup(_t("checked", lang, count=len(checks))), st["body"]), Spacer(1, 4)]
+              Paragraph(_markup(checked), st["body"]), Spacer(1, 4)]
     summary = _summary_table(checks, lang, st)
     if summary is not None:
         story.append(summary)

@@ -5,6 +5,6 @@ from flask import Blueprint
 bp = Blueprint("portal", __name__)
 
 from . import (  # noqa: E402,F401
-    batches, decision_scans, home, imports, passwords, producers, product_photos, products, recognitions, reports,
-    runs, session_views, trace, users,
+    batches, decision_scans, home, imports, label_artwork, passwords, producers, product_photos, products,
+    recognitions, reports, runs, session_views, trace, users,
 )

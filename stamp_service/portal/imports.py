@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from flask import flash, render_template, request
+from flask import Response, flash, render_template, request
 
 from ..auth.access import roles
 from ..context import get_storage
-from ..i18n import gettext
-from ..registry.csv_import import KINDS, ImportFailed, import_csv
+from ..i18n import current_language, gettext
+from ..registry.csv_import import KINDS, ImportFailed, import_csv, template_csv
 from . import bp
+
+TEMPLATE_FILES = {"producers": "mau-nhap-chu-the.csv", "products": "mau-nhap-san-pham.csv"}
 
 
 @bp.route("/portal/import", methods=["GET", "POST"])
 @roles("admin")
 def import_page() -> tuple[str, int]:
-    """Upload a CSV of producers or products; all rows are saved or none, with a report per row."""
+    """Upload a CSV or .xlsx file of producers or products; all rows are saved or none, with every problem listed."""
     kind = request.values.get("kind", "producers")
     if kind not in KINDS:
         kind = "producers"
@@ -27,7 +29,18 @@ def import_page() -> tuple[str, int]:
             try:
                 report = import_csv(get_storage(), kind, upload.read())
             except ImportFailed as exc:
-                errors, status = [e.as_dict() for e in exc.report.errors], 400
+                errors, status = exc.report.error_dicts(), 400
             else:
                 flash(gettext("import.done", count=len(report.created)), "success")
     return render_template("portal/import.html", kind=kind, kinds=KINDS, report=report, errors=errors), status
+
+
+@bp.route("/portal/import/template.csv")
+@roles("admin")
+def import_template() -> Response:
+    """The empty import file of a kind (?kind=producers|products), headers in the page's language."""
+    kind = request.args.get("kind", "producers")
+    if kind not in KINDS:
+        kind = "producers"
+    return Response(template_csv(kind, current_language()), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={TEMPLATE_FILES[kind]}"})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, g, render_template, url_for
 
 from ..auth.access import roles
 from ..context import get_storage
-from ..registry import producers, products, recognitions
+from ..registry import label_marks, producers, products, recognitions
 from . import bp
 from .forms import form_page
 from .places_field import picker_context, within_province
@@ -37,6 +39,11 @@ def producer_new():
 @roles("admin", "inspector", "producer")
 def producer_detail(producer_id: int) -> str:
     """A producer with its products and their current recognitions."""
+    return render_producer(producer_id)
+
+
+def render_producer(producer_id: int, **extra: Any) -> str:
+    """The producer's page (only a producer's own for a producer user: 404 otherwise), with extra context."""
     scope = g.identity.scope
     if scope is not None and scope != producer_id:
         abort(404)
@@ -45,7 +52,8 @@ def producer_detail(producer_id: int) -> str:
     rows = products.list_all(storage, producer_id=producer_id)
     current = recognitions.current_for(storage, [p["id"] for p in rows])
     return render_template("portal/producer.html", producer=producer, products=rows, current=current,
-                           standing=recognitions.standing)
+                           standing=recognitions.standing, marks=label_marks.marks(storage, producer_id),
+                           mark_stars=label_marks.STARS, **extra)
 
 
 @bp.route("/portal/producers/<int:producer_id>/edit", methods=["GET", "POST"])

@@ -15,13 +15,22 @@ from ..i18n import LANG_COOKIE, LANGUAGES, gettext
 from . import bp
 
 
-def _safe_next(target: str | None) -> str:
-    """A redirect target on this site only (no //evil.example or https://...)."""
+# Where a role starts after signing in: inspectors work in shops, so their page is the inspection page.
+LANDING = {"inspector": "verify_web.inspect_home"}
+
+
+def landing(role: str | None) -> str:
+    """The start page of a role."""
+    return url_for(LANDING.get(role or "", "portal.home"))
+
+
+def _safe_next(target: str | None, role: str | None = None) -> str:
+    """A redirect target on this site only (no //evil.example or https://...); else the role's start page."""
     if not target:
-        return url_for("portal.home")
+        return landing(role)
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("portal.home")
+        return landing(role)
     return target
 
 
@@ -32,7 +41,7 @@ def login() -> Response | tuple[str, int]:
     if request.method == "POST":
         return _sign_in()
     if g.identity is not None:
-        return redirect(url_for("portal.home"))
+        return redirect(landing(g.identity.role))
     return render_template("portal/login.html", email="", error=None), 200
 
 
@@ -54,7 +63,7 @@ def _sign_in() -> Response | tuple[str, int, dict[str, str]]:
     if user is None:
         throttle.record_failure(storage, who, reason, account["id"] if account else None, moment)
         return _refused(email, gettext("login.failed"), 400, None)
-    next_url = _safe_next(request.args.get("next"))
+    next_url = _safe_next(request.args.get("next"), user["role"])
     session.clear()  # a fresh session on sign-in: no fixation
     session.permanent = True
     session["user_id"] = user["id"]

@@ -1,4 +1,4 @@
-"""CSV import of producers and products: every row checked, all saved or none, a report per row.
+"""CSV and .xlsx import of producers and products: every row checked, all saved or none, every problem reported.
 
 Provincial offices keep these lists in spreadsheets, so headers and values may be Vietnamese
 ("Tên chủ thể", "Hợp tác xã", "Thực phẩm"), dates DD/MM/YYYY, commune codes without leading zeros.
@@ -7,15 +7,19 @@ Provincial offices keep these lists in spreadsheets, so headers and values may b
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..i18n import Message
+from ..i18n import Message, gettext
+from ..i18n.catalog import CATALOG
 from ..storage import Storage
 from . import producers, products, recognitions
-from .fields import ValidationError
+from .fields import Invalid, ValidationError
+from .identifiers import check_identifier
 
 MAX_ROWS = 20_000
 KINDS = ("producers", "products")
@@ -74,17 +78,43 @@ VALUES = {
 RECOGNITION_COLUMNS = ("stars", "decision_number", "decision_date", "issuing_body", "level", "valid_until")
 
 
+# The columns of the downloadable template, in order; their headers come from the catalog
+# (import.header.<kind>.<field>) and are read back through HEADERS.
+TEMPLATE_COLUMNS = {
+    "producers": ("name", "type", "tax_code", "personal_id", "address", "commune_code", "phone", "email"),
+    "products": ("producer_identifier", "name", "product_group", "gtin", "description", *RECOGNITION_COLUMNS),
+}
+# A field checked under another name than the file's column: id_value comes from a "Mã số thuế" column, etc.
+HEADER_SOURCES = {
+    "id_value": ("id_value", "tax_code", "personal_id"),
+    "id_type": ("id_type", "tax_code", "personal_id"),
+    "producer_id": ("producer_id", "producer_identifier"),
+    "producer_identifier": ("producer_identifier", "producer_id"),
+}
+XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx file is a zip archive
+
+
 @dataclass(frozen=True)
 class RowError:
-    """One problem: the file line (header is line 1), the column, and what is wrong."""
+    """One problem: the file line (header is line 1), the field, what is wrong, and the field's column as the
+    file's own header names it (None when the file has no such column)."""
 
     line: int
     column: str | None
     message: Message
+    header: str | None = None
 
-    def as_dict(self, lang: str | None = None) -> dict[str, Any]:
-        """The problem as plain data for JSON and templates."""
-        return {"line": self.line, "column": self.column, "message": self.message.render(lang)}
+    def header_text(self, kind: str, lang: str | None = None) -> str | None:
+        """The column as the officer knows it: the file's header, else the template's name for the field."""
+        if self.header or not self.column:
+            return self.header
+        key = f"import.header.{kind}.{self.column}"
+        return gettext(key, lang) if key in CATALOG else self.column
+
+    def as_dict(self, lang: str | None = None, kind: str = "producers") -> dict[str, Any]:
+        """The problem as plain data for JSON and templates (column: the field; header: the file's column)."""
+        return {"line": self.line, "column": self.column, "header": self.header_text(kind, lang),
+                "message": self.message.render(lang)}
 
 
 @dataclass
@@ -101,6 +131,10 @@ class ImportReport:
         """Whether the import was saved."""
         return not self.errors
 
+    def error_dicts(self, lang: str | None = None) -> list[dict[str, Any]]:
+        """Every problem as plain data, in file order."""
+        return [e.as_dict(lang, self.kind) for e in self.errors]
+
 
 class ImportFailed(Exception):
     """The file was refused; nothing was saved. report lists the problems."""
@@ -110,45 +144,129 @@ class ImportFailed(Exception):
         self.report = report
 
 
-def read_rows(data: bytes, kind: str) -> list[tuple[int, dict[str, str]]]:
-    """Decode a CSV file into (line number, {field: value}) with headers mapped to field names."""
-    report = ImportReport(kind)
+@dataclass
+class Table:
+    """A file's rows as (line number, {field: value}), and each field's column header as the file wrote it."""
+
+    rows: list[tuple[int, dict[str, str]]]
+    headers: dict[str, str]
+
+    def header(self, column: str | None) -> str | None:
+        """The file's header for the column a problem is about (None if the file has no such column)."""
+        if column is None:
+            return None
+        for source in HEADER_SOURCES.get(column, (column,)):
+            if source in self.headers:
+                return self.headers[source]
+        return None
+
+
+def _cell_text(value: object) -> str:
+    """A spreadsheet cell as the text a CSV export would hold (dates DD/MM/YYYY, whole numbers without .0)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_cells(data: bytes, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
+    """The first sheet's rows as text cells, numbered like the spreadsheet's rows."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types (zip, XML, key, value errors) for a damaged file
+        report.errors.append(RowError(0, None, Message("import.bad_xlsx")))
+        raise ImportFailed(report) from None
+    try:
+        if not book.worksheets:
+            report.errors.append(RowError(0, None, Message("import.empty")))
+            raise ImportFailed(report)
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        number = 0
+        while True:
+            try:
+                row = next(rows, None)
+            except Exception:  # a damaged sheet inside a readable archive
+                report.errors.append(RowError(number + 1, None, Message("import.bad_xlsx")))
+                raise ImportFailed(report) from None
+            if row is None:
+                return
+            number += 1
+            yield number, [_cell_text(v).strip() for v in row]
+    finally:
+        book.close()
+
+
+def _csv_cells(data: bytes, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
+    """A CSV file's rows (UTF-8, with or without BOM; comma, semicolon or tab separated)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         report.errors.append(RowError(0, None, Message("import.not_utf8")))
         raise ImportFailed(report) from None
-    if not text.strip():
-        report.errors.append(RowError(0, None, Message("import.empty")))
-        raise ImportFailed(report)
     sample = text[:4096]
     delimiter = max((",", ";", "\t"), key=lambda d: sample.split("\n", 1)[0].count(d))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        header = next(reader)
-        aliases = {_key(alias): name for name, names in HEADERS[kind].items() for alias in [name, *names]}
-        columns = [aliases.get(_key(h)) for h in header]
-        if "name" not in columns:
-            report.errors.append(RowError(1, None, Message("import.no_name_column")))
-            raise ImportFailed(report)
-        rows = []
         for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                report.errors.append(RowError(reader.line_num, None, Message("import.too_many_rows", {"max": MAX_ROWS})))
-                raise ImportFailed(report)
-            if len(cells) > len(header):
-                report.errors.append(RowError(reader.line_num, None, Message("import.extra_cells")))
-                continue
-            record = {col: cell.strip() for col, cell in zip(columns, cells) if col}
-            rows.append((reader.line_num, record))
+            yield reader.line_num, cells
     except csv.Error:
         report.errors.append(RowError(reader.line_num, None, Message("import.bad_csv")))
         raise ImportFailed(report) from None
+
+
+def read_table(data: bytes, kind: str) -> Table:
+    """Decode a CSV or .xlsx file into its rows, with headers mapped to field names; ImportFailed lists every
+    problem of the file's shape."""
+    report = ImportReport(kind)
+    if not data.strip():
+        report.errors.append(RowError(0, None, Message("import.empty")))
+        raise ImportFailed(report)
+    cells = _xlsx_cells(data, report) if data.startswith(XLSX_MAGIC) else _csv_cells(data, report)
+    first = next((item for item in cells if any(c.strip() for c in item[1])), None)
+    if first is None:
+        report.errors.append(RowError(0, None, Message("import.empty")))
+        raise ImportFailed(report)
+    header_line, header = first
+    aliases = {_key(alias): name for name, names in HEADERS[kind].items() for alias in [name, *names]}
+    columns = [aliases.get(_key(h)) for h in header]
+    headers: dict[str, str] = {}
+    for col, text in zip(columns, header):
+        if col and col not in headers:
+            headers[col] = text.strip()
+    if "name" not in columns:
+        report.errors.append(RowError(header_line, None, Message("import.no_name_column")))
+        raise ImportFailed(report)
+    rows = []
+    for line, row in cells:
+        if not any(c.strip() for c in row):
+            continue
+        if len(rows) >= MAX_ROWS:
+            report.errors.append(RowError(line, None, Message("import.too_many_rows", {"max": MAX_ROWS})))
+            raise ImportFailed(report)
+        if any(c.strip() for c in row[len(header):]):
+            report.errors.append(RowError(line, None, Message("import.extra_cells")))
+            continue
+        rows.append((line, {col: cell.strip() for col, cell in zip(columns, row) if col}))
     if report.errors:
         raise ImportFailed(report)
-    return rows
+    return Table(rows, headers)
+
+
+def template_csv(kind: str, lang: str | None = None) -> bytes:
+    """The empty import template of a kind: its header row, UTF-8 with a BOM so that Excel shows the diacritics."""
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerow(
+        [gettext(f"import.header.{kind}.{name}", lang) for name in TEMPLATE_COLUMNS[kind]])
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 
 def _choices(record: dict[str, str]) -> dict[str, str]:
@@ -160,32 +278,70 @@ def _choices(record: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _problems(check: Callable[[], object]) -> dict[str, Message]:
+    """The field problems a check finds (none if it passes)."""
+    try:
+        check()
+    except ValidationError as exc:
+        return exc.fields or {"": exc.message}
+    return {}
+
+
+def _refuse(problems: dict[str, Message]) -> None:
+    """Raise every problem of the row at once."""
+    if problems:
+        general = problems.pop("", None)
+        raise ValidationError(problems, general)
+
+
 def _producer_row(storage: Storage, record: dict[str, str]) -> int:
     record = _choices(record)
     for id_type in ("tax_code", "personal_id"):
         value = record.pop(id_type, "")
         if value and not record.get("id_value"):
             record["id_type"], record["id_value"] = id_type, value
+    problems = _problems(lambda: producers.SCHEMA.clean(record))
+    id_type, id_value = record.get("id_type"), record.get("id_value")
+    if id_value and id_type in producers.ID_TYPES and "id_value" not in problems:
+        try:
+            normal = check_identifier(id_type, id_value)
+        except Invalid as exc:
+            problems["id_value"] = exc.message
+        else:
+            if producers.find_by_identifier(storage, normal) is not None:  # earlier rows of the file included
+                problems["id_value"] = Message("error.duplicate")
+    _refuse(problems)
     return producers.create(storage, record)["id"]
 
 
 def _product_row(storage: Storage, record: dict[str, str]) -> int:
     record = _choices(record)
+    problems: dict[str, Message] = {}
     identifier = record.pop("producer_identifier", "")
     if not record.get("producer_id") and identifier:
         producer = producers.find_by_identifier(storage, identifier)
         if producer is None:
-            raise ValidationError.single("producer_identifier", "error.producer_unknown")
-        record["producer_id"] = str(producer["id"])
-    if not record.get("producer_id"):
-        raise ValidationError.single("producer_identifier", "error.producer_required")
+            problems["producer_identifier"] = Message("error.producer_unknown")
+        else:
+            record["producer_id"] = str(producer["id"])
+    elif not record.get("producer_id"):
+        problems["producer_identifier"] = Message("error.producer_required")
     rec_values = {c: record.pop(c) for c in RECOGNITION_COLUMNS if c in record}
-    product = products.create(storage, record)
+    product_problems = _problems(lambda: products.SCHEMA.clean(record))
+    if "producer_identifier" in problems:
+        product_problems.pop("producer_id", None)  # the same problem, already said once
+    elif "producer_id" not in product_problems and storage.get("producers", int(record["producer_id"])) is None:
+        product_problems["producer_id"] = Message("error.producer_unknown")
+    problems.update(product_problems)
+    recognition = None
     if any(rec_values.values()):
-        if not rec_values.get("issuing_body"):
-            rec_values.pop("issuing_body", None)
-        recognitions.create(storage, {"level": "province", **{k: v for k, v in rec_values.items() if v},
-                                      "product_id": product["id"]})
+        recognition = {"level": "province", **{k: v for k, v in rec_values.items() if v}}
+        only = [n for n in recognitions.SCHEMA.names if n != "product_id"]
+        problems.update(_problems(lambda: recognitions.SCHEMA.clean(recognition, only=only)))
+    _refuse(problems)
+    product = products.create(storage, record)
+    if recognition is not None:
+        recognitions.create(storage, {**recognition, "product_id": product["id"]})
     return product["id"]
 
 
@@ -196,15 +352,16 @@ ROW_IMPORTERS: dict[str, Callable[[Storage, dict[str, str]], int]] = {
 
 
 def import_csv(storage: Storage, kind: str, data: bytes) -> ImportReport:
-    """Import a whole file in one transaction; raises ImportFailed (nothing saved) if any row is wrong."""
+    """Import a whole CSV or .xlsx file in one transaction; raises ImportFailed (nothing saved) listing every
+    problem of every row."""
     if kind not in ROW_IMPORTERS:
         raise ValueError(kind)
-    rows = read_rows(data, kind)
-    report = ImportReport(kind, rows=len(rows))
+    table = read_table(data, kind)
+    report = ImportReport(kind, rows=len(table.rows))
     importer = ROW_IMPORTERS[kind]
     try:
         with storage.transaction():
-            for line, record in rows:
+            for line, record in table.rows:
                 try:
                     with storage.transaction():  # a savepoint: a bad row leaves nothing behind
                         report.created.append(importer(storage, record))
@@ -212,7 +369,7 @@ def import_csv(storage: Storage, kind: str, data: bytes) -> ImportReport:
                     if not exc.fields:
                         report.errors.append(RowError(line, None, exc.message))
                     for column, message in exc.fields.items():
-                        report.errors.append(RowError(line, column, message))
+                        report.errors.append(RowError(line, column, message, table.header(column)))
             if report.errors:
                 raise ImportFailed(report)
     except ImportFailed:

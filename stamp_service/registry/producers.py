@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from ..storage import Storage
 from . import places
 from .fields import Field, Invalid, Schema, ValidationError
-from .identifiers import check_identifier
+from .identifiers import check_identifier, check_phone
 from .records import Row, merged, require, save
 
 TYPES = ("enterprise", "cooperative", "cooperative_group", "household")
@@ -23,7 +23,9 @@ SCHEMA = Schema(
         Field("address", "text", max_length=300, description="Address as printed on the certificate"),
         Field("commune_code", required=True, max_length=5, check=places.check_commune_code,
               description="2025 commune code (5 digits)", example="06978"),
-        Field("phone", max_length=30),
+        Field("phone", max_length=30, check=check_phone,
+              description="Vietnamese phone number: mobile (09x, 03x...), landline (02xx) or 1800/1900 hotline",
+              example="0203 3888 123"),
         Field("email", "email", max_length=120),
     ),
 )

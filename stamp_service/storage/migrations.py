@@ -559,12 +559,32 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "0014_labels_producer_marks",
+        [
+            # The producer's own logo, printed on its labels when present (a stored, re-encoded image's name).
+            "ALTER TABLE producers ADD COLUMN logo TEXT",
+            # The OCOP mark image (Quyết định 90/QĐ-OCOP) a producer uploads for a star level; printed on a label
+            # only while the product's current recognition grants those stars.
+            f"""CREATE TABLE ocop_marks (
+                id INTEGER PRIMARY KEY,
+                producer_id INTEGER NOT NULL REFERENCES producers (id),
+                stars INTEGER NOT NULL CHECK (stars BETWEEN 3 AND 5),
+                image TEXT NOT NULL,
+                uploaded_at TEXT NOT NULL DEFAULT {NOW},
+                UNIQUE (producer_id, stars)
+            )""",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
     "producers": frozenset(
         "id name type id_type id_value address commune_code province_code phone email created_at updated_at"
-        " daily_quota".split()
+        " daily_quota logo".split()
     ),
     "products": frozenset(
         "id producer_id name product_group gtin description image created_at updated_at".split()
@@ -606,4 +626,5 @@ TABLES: dict[str, frozenset[str]] = {
     "visit_checks": frozenset("id visit_id at code serial verdict reasons photo note".split()),
     "batch_events": frozenset("id uuid batch_id stage event_time tz_offset commune_code site description inputs ship_to"
                               " photos corrects reason source created_by created_at".split()),
+    "ocop_marks": frozenset("id producer_id stars image uploaded_at".split()),
 }
