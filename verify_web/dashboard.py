@@ -9,8 +9,7 @@ from flask import current_app, render_template
 
 from stamp_service.auth.access import roles
 from stamp_service.context import get_storage
-from stamp_service.i18n import current_language, gettext as _
-from stamp_service.i18n.catalog import CATALOG
+from stamp_service.i18n import current_language, formats, gettext as _, has_text
 from stamp_service.inspection import charts, stats
 from stamp_service.verification.verdicts import TONE
 
@@ -19,16 +18,10 @@ from . import bp
 STAMP_DETAIL = "verify_web.stamp_detail"
 
 
-def _short_day(iso_day: str) -> str:
-    """A day under a bar: 05/03 in Vietnamese, 03-05 in English."""
-    day = dt.date.fromisoformat(iso_day)
-    return day.strftime("%d/%m") if current_language() == "vi" else day.strftime("%m-%d")
-
-
 def _verdict(name: str) -> str:
     """A verdict's name for inspectors: the shopper's wording, except where two verdicts share it."""
     key = f"dash.verdict.{name}"
-    return _(key) if key in CATALOG else _(f"verdict.{name}")
+    return _(key) if has_text(key) else _(f"verdict.{name}")
 
 
 @bp.route("/inspect/dashboard")
@@ -38,7 +31,7 @@ def dashboard() -> str:
     today = dt.datetime.now(dt.timezone.utc).date()  # scans are stored with UTC times
     data = stats.dashboard(get_storage(), today=today)
     en = current_language() == "en"
-    per_day = charts.bar_chart([(_short_day(d), n) for d, n in data["scans_per_day"]],
+    per_day = charts.bar_chart([(formats.short_day(d), n) for d, n in data["scans_per_day"]],
                                title=_("dash.scans_per_day"))
     verdict_chart = charts.hbar_chart([(_verdict(v), n) for v, n in data["verdicts"]],
                                       tones=[TONE[v] for v, _n in data["verdicts"]],
@@ -51,5 +44,5 @@ def dashboard() -> str:
     return render_template(
         "inspect/dashboard.html", d=data, per_day=per_day, verdict_chart=verdict_chart,
         province_charts=province_charts, stamp_links=STAMP_DETAIL in current_app.view_functions,
-        case_links="verify_web.case_list" in current_app.view_functions, num=charts.number,
+        case_links="verify_web.case_list" in current_app.view_functions, num=formats.number,
     )
