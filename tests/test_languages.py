@@ -1,0 +1,87 @@
+"""Which language a page is in, and that a page in one language has no words of the other."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+import pytest
+
+from stamp_service.context import get_storage
+from stamp_service.signing_keys import keystore
+from stamp_service.stamps import issuing
+
+# Interface words that only the other language's text would bring onto a page. Data (names of producers, products,
+# places, decisions) stays in the language it was registered in and is not looked for.
+ENGLISH = re.compile(r"\b(the|and|of|with|Sign in|Sign out|Stamps?|stamps|Producers?|Products?|Batch(es)?|"
+                     r"Scanned|Genuine|Overview|Save|Edit|Serials?|Template|checked|Certificate|Valid|Page|times?|"
+                     r"Open|Close|Shop|Visit|Inspector|Print|Quantity|Status|Users?|Language|Stars?)\b")
+VIETNAMESE = re.compile(r"(?<![\w])(của|và|hoặc|không|Đã|lần|Chủ thể|Sản phẩm|Lô sản xuất|Đăng nhập|Đăng xuất|"
+                        r"Tổng quan|Chính hãng|Ngày|Số|tem|Tem|Lưu|Sửa|Kiểm tra|kiểm tra|Trạng thái|Hạn|hết hạn|"
+                        r"Giấy chứng nhận|sao|Cửa hàng|chưa|Chưa|được|trong|quét|Quét)(?![\w])")
+# Words the same in both (brand, formats, units, machine names) that the patterns above would otherwise flag.
+SHARED = re.compile(r"OCOP|QR|CSV|PDF|SMS|UTC\+7|Tem OCOP")
+# Data as the test world registered it (Vietnamese in any language), and CSV headers quoted as examples.
+DATA = ("Cửa hàng đặc sản Hạ Long", "Tem photocopy chợ Hạ Long", "Tên chủ thể, Mã số thuế, Mã xã, Số sao")
+
+
+def visible_text(page: str) -> str:
+    """The words a reader sees: text outside tags, scripts and styles, plus labels read aloud (aria, alt, title)."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    said = " ".join(m[1] for m in re.finditer(r'\b(?:aria-label|alt|title|placeholder)="([^"]*)"', page))
+    text = re.sub(r"<[^>]+>", " ", page) + " " + said
+    text = html_lib.unescape(text)
+    for data in DATA:
+        text = text.replace(data, " ")
+    return SHARED.sub(" ", text)
+
+
+def _stamp_path(app, world) -> str:
+    with app.app_context():
+        run = issuing.get_run(get_storage(), world.run_a)
+        code = next(iter(issuing.codes(run, keystore(app), app.config["PUBLIC_HOST"])))[1]
+    return "/" + code.split("/", 3)[3]
+
+
+def _pages(app, world) -> dict[str, list[str]]:
+    """Who sees which main pages."""
+    return {
+        None: ["/", "/login", _stamp_path(app, world), f"/check?serial={world.first_serial}"],
+        "admin": ["/portal/", "/portal/producers", f"/portal/producers/{world.producer_a}", "/portal/products",
+                  f"/portal/products/{world.product_a}", "/portal/batches", f"/portal/batches/{world.batch_a}",
+                  f"/portal/runs/{world.run_a}", "/portal/users", "/portal/import", "/portal/batches/new"],
+        "inspector": ["/inspect/", "/inspect/visits", f"/inspect/visits/{world.visit}", "/inspect/dashboard",
+                      f"/inspect/stamps/{world.first_serial}", f"/inspect/batches/{world.batch_a}",
+                      f"/inspect/producers/{world.producer_a}", "/inspect/cases", f"/inspect/cases/{world.case}"],
+    }
+
+
+@pytest.mark.parametrize("lang, other, pattern, own", [("vi", "English", ENGLISH, VIETNAMESE),
+                                                      ("en", "Vietnamese", VIETNAMESE, ENGLISH)])
+def test_main_pages_have_no_words_of_the_other_language(app, world, login, lang, other, pattern, own):
+    found = {}
+    for who, urls in _pages(app, world).items():
+        session = login(who)
+        for url in urls:
+            response = session.get(url, query_string={"lang": lang}) if "?" not in url else session.get(f"{url}&lang={lang}")
+            assert response.status_code == 200, (url, response.status_code)
+            page = response.get_data(as_text=True)
+            assert f'<html lang="{lang}"' in page, url
+            assert own.search(visible_text(page)), url  # the tell-tales do find words: of the page's own language
+            words = sorted(set(m[0] for m in pattern.finditer(visible_text(page))))
+            if words:
+                found[url] = words
+    assert not found, f"{other} words on {lang} pages: {found}"
+
+
+def test_explicit_choice_beats_the_browser_and_query_beats_cookie(client):
+    english_browser = {"Accept-Language": "en-US,en;q=0.9"}
+    assert '<html lang="vi"' in client.get("/login").get_data(as_text=True)  # no choice, no header: Vietnamese
+    assert '<html lang="en"' in client.get("/login", headers=english_browser).get_data(as_text=True)
+    assert '<html lang="vi"' in client.get("/login?lang=vi", headers=english_browser).get_data(as_text=True)
+    client.get("/lang/vi")  # the switch's cookie
+    assert '<html lang="vi"' in client.get("/login", headers=english_browser).get_data(as_text=True)
+    assert '<html lang="en"' in client.get("/login?lang=en").get_data(as_text=True)  # a link with ?lang= wins
+    assert '<html lang="vi"' in client.get("/login?lang=fr", headers=english_browser).get_data(as_text=True)
+    response = client.get("/login")
+    assert "Accept-Language" in response.headers["Vary"] and "Cookie" in response.headers["Vary"]
