@@ -49,6 +49,8 @@ def optional_url(endpoint: str, **values: Any) -> str | None:
 
 def register(app: Flask) -> None:
     """Expose the helpers to templates."""
+    from .inspection.record import reason_text  # the record owns how a stored reason reads in each language
+
     app.jinja_env.globals.update(
         _=gettext,
         ngettext=ngettext,
@@ -61,4 +63,5 @@ def register(app: Flask) -> None:
         optional_url=optional_url,
     )
     app.jinja_env.filters.update(date=formats.date, datetime=formats.datetime, clock=formats.clock, place=place,
-                                 options=options, serial=serial, number=formats.number, province=province)
+                                 options=options, serial=serial, number=formats.number, province=province,
+                                 reason_text=reason_text)

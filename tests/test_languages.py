@@ -85,3 +85,20 @@ def test_explicit_choice_beats_the_browser_and_query_beats_cookie(client):
     assert '<html lang="vi"' in client.get("/login?lang=fr", headers=english_browser).get_data(as_text=True)
     response = client.get("/login")
     assert "Accept-Language" in response.headers["Vary"] and "Cookie" in response.headers["Vary"]
+
+
+def test_a_visits_reasons_read_in_the_pages_language(app, world, login):
+    # A reason with values in it (the printed host) is kept in both languages when the check is recorded.
+    with app.app_context():
+        run = issuing.get_run(get_storage(), world.run_a)
+        code = next(iter(issuing.codes(run, keystore(app), app.config["PUBLIC_HOST"])))[1]
+    inspector = login("inspector")
+    assert inspector.post("/inspect/check", {"code": code.replace("TEM.EXAMPLE.VN", "TEM-EXAMPLE.VN")}).status_code == 200
+    visit = f"/inspect/visits/{world.visit}"
+    english = visible_text(inspector.get(f"{visit}?lang=en").get_data(as_text=True))
+    assert "code points to tem-example.vn, not the official address tem.example.vn" in english
+    assert "không phải địa chỉ chính thức" not in english
+    vietnamese = visible_text(inspector.get(f"{visit}?lang=vi").get_data(as_text=True))
+    assert "không phải địa chỉ chính thức tem.example.vn" in vietnamese and "points to" not in vietnamese
+    record = inspector.get(f"{visit}/record.csv?lang=en").data.decode("utf-8-sig")
+    assert "The QR code points to tem-example.vn" in record and "không phải" not in record

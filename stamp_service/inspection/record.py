@@ -31,7 +31,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (CondPageBreak, Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer,
                                 Table, TableStyle)
 
-from ..i18n import catalogs, formats, gettext
+from ..i18n import catalogs, current_language, formats, gettext
 from ..registry import places
 from ..stamps.serials import format_serial
 from ..verification.verdicts import TONE, VERDICTS
@@ -104,16 +104,21 @@ def _reason_list(reasons: Any) -> list[dict[str, Any]]:
     return [r if isinstance(r, Mapping) else {"code": "", "message": str(r)} for r in (reasons or [])]
 
 
+def reason_text(item: Mapping[str, Any], lang: str | None = None) -> str:
+    """A stored reason in lang (default: the current language): its stored English text, else (a check stored
+    before both were kept) the catalog's when the reason has no values in it, else the Vietnamese as stored."""
+    message = str(item.get("message") or item.get("code") or "")
+    if (lang or current_language()) != "en":
+        return message
+    if item.get("message_en"):
+        return str(item["message_en"])
+    english = catalogs.text(f"reason.{item.get('code')}", "en")
+    return english if isinstance(english, str) and "{" not in english else message
+
+
 def reason_texts(reasons: Any, lang: str = "vi") -> list[str]:
-    """The reasons' messages; in English the catalog's text when the reason has no parameters, else as stored."""
-    texts = []
-    for item in _reason_list(reasons):
-        message = str(item.get("message") or item.get("code") or "")
-        english = catalogs.text(f"reason.{item.get('code')}", "en")
-        if _language(lang) == "en" and isinstance(english, str) and "{" not in english:
-            message = english
-        texts.append(message)
-    return texts
+    """The reasons' messages in the record's language (reason_text)."""
+    return [reason_text(item, _language(lang)) for item in _reason_list(reasons)]
 
 
 def _serial_text(serial: Any) -> str:
