@@ -50,6 +50,7 @@ def optional_url(endpoint: str, **values: Any) -> str | None:
 def register(app: Flask) -> None:
     """Expose the helpers to templates."""
     from .inspection.record import reason_text  # the record owns how a stored reason reads in each language
+    from .printing import template_title
 
     app.jinja_env.globals.update(
         _=gettext,
@@ -64,4 +65,4 @@ def register(app: Flask) -> None:
     )
     app.jinja_env.filters.update(date=formats.date, datetime=formats.datetime, clock=formats.clock, place=place,
                                  options=options, serial=serial, number=formats.number, province=province,
-                                 reason_text=reason_text)
+                                 reason_text=reason_text, stock_title=template_title)

@@ -16,7 +16,7 @@ from stamp_service.stamps import issuing
 ENGLISH = re.compile(r"\b(the|and|of|with|Sign in|Sign out|Stamps?|stamps|Producers?|Products?|Batch(es)?|"
                      r"Scanned|Genuine|Overview|Save|Edit|Serials?|Template|checked|Certificate|Valid|Page|times?|"
                      r"Open|Close|Shop|Visit|Inspector|Print|Quantity|Status|Users?|Language|Stars?)\b")
-VIETNAMESE = re.compile(r"(?<![\w])(của|và|hoặc|không|Đã|lần|Chủ thể|Sản phẩm|Lô sản xuất|Đăng nhập|Đăng xuất|"
+VIETNAMESE = re.compile(r"(?<![\w])(của|và|hoặc|nhãn|Cuộn|không|Đã|lần|Chủ thể|Sản phẩm|Lô sản xuất|Đăng nhập|Đăng xuất|"
                         r"Tổng quan|Chính hãng|Ngày|Số|tem|Tem|Lưu|Sửa|Kiểm tra|kiểm tra|Trạng thái|Hạn|hết hạn|"
                         r"Giấy chứng nhận|sao|Cửa hàng|chưa|Chưa|được|trong|quét|Quét)(?![\w])")
 # Words the same in both (brand, formats, units, machine names) that the patterns above would otherwise flag.
@@ -102,3 +102,13 @@ def test_a_visits_reasons_read_in_the_pages_language(app, world, login):
     assert "không phải địa chỉ chính thức tem.example.vn" in vietnamese and "points to" not in vietnamese
     record = inspector.get(f"{visit}/record.csv?lang=en").data.decode("utf-8-sig")
     assert "The QR code points to tem-example.vn" in record and "không phải" not in record
+
+
+def test_label_stock_names_read_in_the_pages_language(app, world, login):
+    # The templates' titles are stored in Vietnamese; English pages describe the stock from its size.
+    admin = login("admin")
+    english = html_lib.unescape(admin.get(f"/portal/runs/{world.run_a}?lang=en").get_data(as_text=True))
+    assert ">A4, 21 labels 70 × 42.3 mm (3 × 7)</option>" in english and ">Roll, 30 × 20 mm labels</option>" in english
+    assert ">A4, 8 labels 99.1 × 67.7 mm (2 × 4)</option>" in english
+    vietnamese = html_lib.unescape(admin.get(f"/portal/runs/{world.run_a}?lang=vi").get_data(as_text=True))
+    assert ">A4, 21 nhãn 70 × 42,3 mm (3 × 7)</option>" in vietnamese and ">Cuộn, nhãn 30 × 20 mm</option>" in vietnamese
