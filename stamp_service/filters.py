@@ -51,6 +51,7 @@ def register(app: Flask) -> None:
     """Expose the helpers to templates."""
     from .inspection.record import reason_text  # the record owns how a stored reason reads in each language
     from .printing import template_title
+    from .verification.scans import ua_family_text
 
     app.jinja_env.globals.update(
         _=gettext,
@@ -65,4 +66,5 @@ def register(app: Flask) -> None:
     )
     app.jinja_env.filters.update(date=formats.date, datetime=formats.datetime, clock=formats.clock, place=place,
                                  options=options, serial=serial, number=formats.number, province=province,
-                                 reason_text=reason_text, stock_title=template_title)
+                                 reason_text=reason_text, stock_title=template_title,
+                                 ua_family=ua_family_text)

@@ -15,8 +15,8 @@ from stamp_service.stamps import issuing
 # places, decisions) stays in the language it was registered in and is not looked for.
 ENGLISH = re.compile(r"\b(the|and|of|with|Sign in|Sign out|Stamps?|stamps|Producers?|Products?|Batch(es)?|"
                      r"Scanned|Genuine|Overview|Save|Edit|Serials?|Template|checked|Certificate|Valid|Page|times?|"
-                     r"Open|Close|Shop|Visit|Inspector|Print|Quantity|Status|Users?|Language|Stars?)\b")
-VIETNAMESE = re.compile(r"(?<![\w])(của|và|hoặc|nhãn|Cuộn|không|Đã|lần|Chủ thể|Sản phẩm|Lô sản xuất|Đăng nhập|Đăng xuất|"
+                     r"Open|Close|Shop|Visit|Other|Inspector|Print|Quantity|Status|Users?|Language|Stars?)\b")
+VIETNAMESE = re.compile(r"(?<![\w])(của|và|hoặc|nhãn|Cuộn|Tỉnh|Xã|Thành phố|không|Đã|lần|Chủ thể|Sản phẩm|Lô sản xuất|Đăng nhập|Đăng xuất|"
                         r"Tổng quan|Chính hãng|Ngày|Số|tem|Tem|Lưu|Sửa|Kiểm tra|kiểm tra|Trạng thái|Hạn|hết hạn|"
                         r"Giấy chứng nhận|sao|Cửa hàng|chưa|Chưa|được|trong|quét|Quét)(?![\w])")
 # Words the same in both (brand, formats, units, machine names) that the patterns above would otherwise flag.
@@ -112,3 +112,10 @@ def test_label_stock_names_read_in_the_pages_language(app, world, login):
     assert ">A4, 8 labels 99.1 × 67.7 mm (2 × 4)</option>" in english
     vietnamese = html_lib.unescape(admin.get(f"/portal/runs/{world.run_a}?lang=vi").get_data(as_text=True))
     assert ">A4, 21 nhãn 70 × 42,3 mm (3 × 7)</option>" in vietnamese and ">Cuộn, nhãn 30 × 20 mm</option>" in vietnamese
+
+
+def test_the_switch_drops_a_lang_parameter_from_the_page_it_returns_to(client):
+    response = client.get("/lang/vi", query_string={"next": "/check?serial=12&lang=en"})
+    assert response.status_code == 302 and response.headers["Location"] == "/check?serial=12"
+    assert client.get("/lang/en", query_string={"next": "/login?lang=vi"}).headers["Location"] == "/login"
+    assert client.get("/lang/en", query_string={"next": "//evil.example/?lang=vi"}).headers["Location"] == "/portal/"
