@@ -4,7 +4,7 @@ Usage: python -m stamp_service.i18n._convert [path/to/catalog.py] [--dir path/to
 
 msgid is the key, msgstr the text. A key already in a .po keeps its entry (a translator's edits and plural forms
 win); keys new in the catalog are appended in catalog order. Running it again changes nothing (the file is only
-rewritten when an entry was added). A catalog entry that needs plural forms is written as tuples of forms:
+rewritten when an entry was added, whatever Babel version runs it). A catalog entry that needs plural forms is written as tuples of forms:
 ``"run.issued": (("Đã phát hành {count} tem.",), ("{count} stamp issued.", "{count} stamps issued."))``.
 """
 
@@ -108,7 +108,9 @@ def convert(source: dict[str, Entry], directory: Path = TRANSLATIONS) -> list[Pa
         added = [key for key in source if key not in catalog]
         for key in added:
             _add(catalog, key, source[key][index])
-        if added and path.exists():
+        if path.exists() and not added:
+            continue  # untouched: not even rewritten by another Babel version (its Generated-By header)
+        if path.exists():
             catalog.revision_date = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         rendered[path] = _render(catalog)
     changed = []
