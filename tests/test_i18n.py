@@ -96,6 +96,7 @@ def test_count_phrases_agree_with_the_count():
     # an unknown key is shown as itself; a plain entry ignores ngettext's count
     assert gettext("no.such_key", "en") == "no.such_key"
     assert ngettext("nav.home", 3, "en") == "Overview"
+    assert gettext("nav.home", "fr") == "Tổng quan"  # a language without a catalog reads Vietnamese
 
 
 def test_numbers_and_dates_follow_the_language():

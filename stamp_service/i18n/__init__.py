@@ -33,6 +33,12 @@ def current_language() -> str:
     return DEFAULT_LANGUAGE
 
 
+def _language(lang: str | None) -> str:
+    """lang if the catalogs have it (else Vietnamese); the current language when None."""
+    chosen = lang or current_language()
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
 def _number(value: Any) -> int | None:
     """value as a whole number for choosing a plural form ("1.234" and "1,234" too), None if it is not one."""
     if isinstance(value, bool):
@@ -60,7 +66,7 @@ def _plural(key: str, number: int, lang: str, params: dict[str, Any]) -> str:
 
 def ngettext(key: str, count: int, lang: str | None = None, **params: Any) -> str:
     """The form of key that agrees with count ("Scanned 1 time" / "Scanned 2 times"), {count} and {params} filled."""
-    language = lang or current_language()
+    language = _language(lang)
     params = {"count": count, **params}
     if not isinstance(catalogs.text(key, language), tuple):
         return gettext(key, language, **params)
@@ -71,7 +77,7 @@ def gettext(key: str, lang: str | None = None, **params: Any) -> str:
     """The text for key in the current language, with {params} filled in; the key itself if unknown.
 
     A plural entry picks its form by its count param (else n, else its first whole-number param)."""
-    language = lang or current_language()
+    language = _language(lang)
     entry = catalogs.text(key, language)
     if entry is None:
         return key.format(**params) if params else key
