@@ -130,13 +130,15 @@ CATALOG = {
 '''
 
 
-def test_converter_merges_new_keys_keeps_existing_entries_and_is_idempotent(tmp_path):
+def test_converter_merges_new_keys_keeps_existing_entries_and_is_idempotent(tmp_path, capsys):
     target = tmp_path / "translations"
     shutil.copytree(catalogs.TRANSLATIONS, target)
     source = tmp_path / "catalog.py"
     source.write_text(CATALOG_PY, encoding="utf-8")
 
     assert _convert.main([str(source), "--dir", str(target)]) == 0
+    # the .po's text is kept, and the run says so (the integrator sees edits a branch made in catalog.py)
+    assert "kept en nav.home: 'Overview' (catalog.py has 'A changed text the .po must not take')" in capsys.readouterr().err
     first = {lang: _convert.po_path(lang, target).read_bytes() for lang in _convert.LANGUAGES}
     assert _convert.main([str(source), "--dir", str(target)]) == 0  # the integrator may run it twice
     assert {lang: _convert.po_path(lang, target).read_bytes() for lang in _convert.LANGUAGES} == first

@@ -122,6 +122,24 @@ def convert(source: dict[str, Entry], directory: Path = TRANSLATIONS) -> list[Pa
     return changed
 
 
+def differences(source: dict[str, Entry], directory: Path = TRANSLATIONS) -> list[tuple[str, str, str, str]]:
+    """(lang, key, text in the .po, text in source) for keys both have with different single texts: the .po
+    keeps its own, so a merge can see which edits made in catalog.py it did not take."""
+    found = []
+    for index, lang in enumerate(LANGUAGES):
+        path = po_path(lang, directory)
+        if not path.exists():
+            continue
+        catalog = _read(path, lang)
+        for key, texts in source.items():
+            message = catalog.get(key)
+            text = texts[index]
+            if message is not None and isinstance(message.string, str) and isinstance(text, str) \
+                    and message.string != text:
+                found.append((lang, key, message.string, text))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: merge a catalog.py into the .po files."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -131,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.catalog.exists():
         parser.error(f"{args.catalog} does not exist")
-    for path in convert(load_catalog(args.catalog), args.dir):
+    source = load_catalog(args.catalog)
+    for lang, key, kept, other in differences(source, args.dir):
+        print(f"kept {lang} {key}: {kept!r} (catalog.py has {other!r})", file=sys.stderr)
+    for path in convert(source, args.dir):
         print(f"updated {path}")
     return 0
 
