@@ -399,13 +399,13 @@ def machine_busy() -> tuple[float, float]:
 
 
 def _verdict_names() -> dict[str, str]:
-    from stamp_service.i18n.catalog import CATALOG
+    from stamp_service.i18n import LANGUAGES, catalogs
 
     names: dict[str, list[str]] = defaultdict(list)
-    for key, texts in CATALOG.items():
+    for key in catalogs.keys():
         if key.startswith("verdict."):
-            for text in texts:
-                names[text].append(key.split(".", 1)[1])
+            for lang in LANGUAGES:
+                names[str(catalogs.text(key, lang))].append(key.split(".", 1)[1])
     return {text: "/".join(sorted(set(v))) for text, v in names.items()}
 
 

@@ -36,6 +36,7 @@ def security_headers(response: Response) -> Response:
     if request.is_secure:  # served over TLS (directly or, with PROXY_COUNT, at the proxy): stay on it
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     response.vary.add("Cookie")
+    response.vary.add("Accept-Language")  # the language follows the browser when no choice was made
     return response
 
 

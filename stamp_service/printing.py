@@ -15,7 +15,7 @@ from print_layouts import Calibration, LabelStamp, Template, hidden_box_rect, lo
 
 from .keystore import KeyStore
 from .registry import batches, label_marks, producers, products
-from .i18n import Message
+from .i18n import Message, current_language, formats, gettext
 from .registry.fields import Field, Schema, ValidationError
 from .registry.records import Row
 from .stamps import issuing
@@ -23,6 +23,7 @@ from .stamps.hidden import format_code
 from .stamps.serials import format_serial
 from .storage import Storage
 
+A4_MM = (210.0, 297.0)
 USER_TEMPLATES = "templates"  # instance/templates/*.json: a producer's own label stock
 # What a print holds: full labels (with the hidden-code box on a two-layer run), the QR labels alone (their codes
 # go on scratch labels), or the hidden codes alone (scratch-label stock, no QR).
@@ -40,6 +41,23 @@ def available_templates(instance: Path) -> dict[str, Template]:
     """Shipped label templates plus the instance's own (instance/templates/*.json)."""
     folder = instance / USER_TEMPLATES
     return load_templates([folder] if folder.is_dir() else [])
+
+
+def template_title(template: Template, lang: str | None = None) -> str:
+    """A label stock as the reader's language says it. Its title is stored in one language (Vietnamese for the
+    shipped ones), so other languages get words built from its size: "A4, 21 labels 70 × 42.3 mm (3 × 7)"."""
+    language = lang or current_language()
+    if language == "vi":
+        return template.title
+    size = {"width": formats.number(template.label_width_mm, language),
+            "height": formats.number(template.label_height_mm, language)}
+    if template.kind == "roll":
+        return gettext("stock.roll", language, **size)
+    paper = (template.page_width_mm, template.page_height_mm)
+    paper_text = "A4" if paper == A4_MM else gettext("stock.paper", language, width=formats.number(paper[0], language),
+                                                       height=formats.number(paper[1], language))
+    return gettext("stock.sheet", language, paper=paper_text, count=template.rows * template.columns,
+                   columns=template.columns, rows=template.rows, **size)
 
 
 def labels(storage: Storage, store: KeyStore, run: Row, host: str, first: int | None = None,

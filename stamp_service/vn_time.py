@@ -9,8 +9,12 @@ VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 
 
 def local(stored: str) -> dt.datetime:
-    """A stored UTC time ('2026-12-03T02:30:00Z') as a moment in Vietnam; ValueError if it is not a time."""
-    return dt.datetime.fromisoformat(stored.replace("Z", "+00:00")).astimezone(VIETNAM)
+    """A stored UTC time ('2026-12-03T02:30:00Z'; UTC too when it names no zone) as a moment in Vietnam;
+    ValueError if it is not a time."""
+    moment = dt.datetime.fromisoformat(stored.replace("Z", "+00:00"))
+    if moment.tzinfo is None:  # stored times are UTC; a naive one must not be read as the server's local time
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(VIETNAM)
 
 
 OFFSET_HOURS = 7  # for grouping stored UTC times by Vietnam's days in SQL

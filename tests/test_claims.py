@@ -496,7 +496,7 @@ def test_page_is_not_cached_and_ignores_a_chosen_province_that_is_not_one(app):
 
 
 def test_times_are_shown_in_vietnam(app):
-    from stamp_service.filters import clock
+    from stamp_service.i18n.formats import clock
 
     assert clock("2026-12-03T07:32:00Z", "vi") == "14:32 03/12/2026"
     assert clock("2026-12-03T18:30:00Z", "vi") == "01:30 04/12/2026"  # already the next day in Hà Nội

@@ -43,7 +43,7 @@ def test_the_time_of_a_check_is_vietnam_time():
 
 
 def test_a_revocation_is_dated_in_vietnam(app):
-    from stamp_service.filters import local_date
+    from stamp_service.i18n.formats import local_date
 
     with app.test_request_context("/"):
         assert local_date("2026-12-02T23:30:00Z") == "03/12/2026"

@@ -9,9 +9,7 @@ from flask import current_app, render_template
 
 from stamp_service.auth.access import roles
 from stamp_service.context import get_storage
-from stamp_service.filters import short_day
-from stamp_service.i18n import current_language, gettext as _
-from stamp_service.i18n.catalog import CATALOG
+from stamp_service.i18n import current_language, formats, gettext as _, has_text
 from stamp_service.inspection import charts, stats
 from stamp_service.verification.verdicts import TONE
 from stamp_service.vn_time import VIETNAM
@@ -24,7 +22,7 @@ STAMP_DETAIL = "verify_web.stamp_detail"
 def _verdict(name: str) -> str:
     """A verdict's name for inspectors: the shopper's wording, except where two verdicts share it."""
     key = f"dash.verdict.{name}"
-    return _(key) if key in CATALOG else _(f"verdict.{name}")
+    return _(key) if has_text(key) else _(f"verdict.{name}")
 
 
 @bp.route("/inspect/dashboard")
@@ -34,7 +32,7 @@ def dashboard() -> str:
     today = dt.datetime.now(VIETNAM).date()  # the dashboard counts Vietnam's days, as every page shows times
     data = stats.dashboard(get_storage(), today=today)
     en = current_language() == "en"
-    per_day = charts.bar_chart([(short_day(d), n) for d, n in data["scans_per_day"]],
+    per_day = charts.bar_chart([(formats.short_day(d), n) for d, n in data["scans_per_day"]],
                                title=_("dash.scans_per_day"))
     verdict_chart = charts.hbar_chart([(_verdict(v), n) for v, n in data["verdicts"]],
                                       tones=[TONE[v] for v, _n in data["verdicts"]],
@@ -47,5 +45,5 @@ def dashboard() -> str:
     return render_template(
         "inspect/dashboard.html", d=data, per_day=per_day, verdict_chart=verdict_chart,
         province_charts=province_charts, stamp_links=STAMP_DETAIL in current_app.view_functions,
-        case_links="verify_web.case_list" in current_app.view_functions, num=charts.number,
+        case_links="verify_web.case_list" in current_app.view_functions, num=formats.number,
     )

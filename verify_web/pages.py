@@ -13,8 +13,7 @@ from werkzeug.wrappers import Response
 from stamp_service import readiness
 from stamp_service.auth.access import public
 from stamp_service.context import get_storage
-from stamp_service.i18n import current_language
-from stamp_service.i18n.catalog import CATALOG
+from stamp_service.i18n import current_language, has_text
 from stamp_service.registry import places
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps.serials import format_serial
@@ -63,7 +62,7 @@ def tel_link(number: str | None) -> str | None:
 def report_title(verdict: str) -> str:
     """The catalog key of the report form's title for a verdict: a recall is reported otherwise than a fake."""
     key = f"public.report_title.{verdict}"
-    return key if key in CATALOG else "public.report_title"
+    return key if has_text(key) else "public.report_title"
 
 
 def _page(outcome: checker.Outcome, code: str) -> Response:

@@ -14,7 +14,8 @@ from typing import Sequence
 
 from markupsafe import Markup, escape
 
-from ..i18n import current_language, gettext
+from ..i18n import gettext
+from ..i18n.formats import number
 
 # Tones as on the verification banner: ok green, caution amber, bad red; None is a neutral blue.
 COLOURS = {"ok": "#1e7d45", "caution": "#a86c00", "bad": "#b3261e", None: "#3d6a8f"}
@@ -23,12 +24,6 @@ FONT = 13  # px of the viewBox: at the default width, px on a phone
 CHAR_W = 7.2  # a generous advance of one digit or short label character at FONT
 TEXT_W = 6.6  # the average advance of a character of running text at FONT (where a label is wrapped)
 DEFAULT_WIDTH = 300
-
-
-def number(value: int) -> str:
-    """An integer with thousands grouped the reader's way: 12.345 in Vietnamese, 12,345 in English."""
-    text = f"{value:,}"
-    return text.replace(",", ".") if current_language() == "vi" else text
 
 
 def _f(x: float) -> str:

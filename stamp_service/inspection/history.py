@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from ..i18n import current_language
 from ..keystore import PublicKeyRecord
 from ..registry import places, recognitions
 from ..stamps import issuing
@@ -38,7 +39,7 @@ def stamp_history(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], seria
     commune = places.commune(claims.origin_commune)
     return {
         "serial": serial, "serial_text": format_serial(serial), "claims": claims.as_dict(),
-        "origin": commune.display("vi") if commune else claims.origin_commune,
+        "origin": commune.display(current_language()) if commune else claims.origin_commune,
         "key": None if record is None else {"kid": record.info.kid_hex, "alg": record.info.alg,
                                             "status": record.info.status,
                                             "not_before": record.info.not_before.isoformat(),

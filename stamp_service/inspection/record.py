@@ -9,7 +9,6 @@ copy still reads right.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import threading
@@ -32,12 +31,10 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (CondPageBreak, Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer,
                                 Table, TableStyle)
 
-from ..i18n import gettext
-from ..i18n.catalog import CATALOG
+from ..i18n import catalogs, current_language, formats, gettext
 from ..registry import places
 from ..stamps.serials import format_serial
 from ..verification.verdicts import TONE, VERDICTS
-from ..vn_time import VIETNAM
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets may read as a formula (OWASP CSV injection)
 DASH = "—"
@@ -76,24 +73,9 @@ def _t(key: str, lang: str, **params: Any) -> str:
     return gettext(f"record.{key}", _language(lang), **params)
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
-    """A stored ISO timestamp (UTC when it names no zone) as an aware datetime, or None."""
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment
-
-
 def format_time(value: str | None, lang: str = "vi") -> str:
-    """A stored UTC timestamp in Vietnam time: 'dd/mm/yyyy HH:MM' in Vietnamese, 'yyyy-mm-dd HH:MM' in English."""
-    moment = _parse_time(value)
-    if moment is None:
-        return str(value or "")
-    local = moment.astimezone(VIETNAM)
-    return local.strftime("%d/%m/%Y %H:%M" if _language(lang) == "vi" else "%Y-%m-%d %H:%M")
+    """A stored UTC timestamp in Vietnam time, the record's language's way (formats.datetime)."""
+    return formats.datetime(value, _language(lang))
 
 
 def verdict_words(name: str, lang: str = "vi") -> str:
@@ -116,16 +98,21 @@ def _reason_list(reasons: Any) -> list[dict[str, Any]]:
     return [r if isinstance(r, Mapping) else {"code": "", "message": str(r)} for r in (reasons or [])]
 
 
+def reason_text(item: Mapping[str, Any], lang: str | None = None) -> str:
+    """A stored reason in lang (default: the current language): its stored English text, else (a check stored
+    before both were kept) the catalog's when the reason has no values in it, else the Vietnamese as stored."""
+    message = str(item.get("message") or item.get("code") or "")
+    if (lang or current_language()) != "en":
+        return message
+    if item.get("message_en"):
+        return str(item["message_en"])
+    english = catalogs.text(f"reason.{item.get('code')}", "en")
+    return english if isinstance(english, str) and "{" not in english else message
+
+
 def reason_texts(reasons: Any, lang: str = "vi") -> list[str]:
-    """The reasons' messages; in English the catalog's text when the reason has no parameters, else as stored."""
-    texts = []
-    for item in _reason_list(reasons):
-        message = str(item.get("message") or item.get("code") or "")
-        entry = CATALOG.get(f"reason.{item.get('code')}")
-        if _language(lang) == "en" and entry is not None and "{" not in entry[1]:
-            message = entry[1]
-        texts.append(message)
-    return texts
+    """The reasons' messages in the record's language (reason_text)."""
+    return [reason_text(item, _language(lang)) for item in _reason_list(reasons)]
 
 
 def _serial_text(serial: Any) -> str:

@@ -61,8 +61,9 @@ def close(storage: Storage, visit: Row, notes: str | None = None) -> Row:
 
 def add_check(storage: Storage, visit: Row, code: str, outcome: Outcome, *, photo: str | None = None,
               note: str | None = None) -> Row:
-    """Record one stamp checked during the visit, with its verdict and reasons as they were."""
-    reasons = [r.as_dict("vi") for r in outcome.verdict.reasons]
+    """Record one stamp checked during the visit, with its verdict and reasons as they were (in both languages: a
+    reason's text has values in it, so it cannot be translated later from its code)."""
+    reasons = [{**r.as_dict("vi"), "message_en": r.message.render("en")} for r in outcome.verdict.reasons]
     return storage.insert("visit_checks", {
         "visit_id": visit["id"], "code": code[:600], "serial": outcome.claims.serial if outcome.claims else None,
         "verdict": outcome.verdict.name, "reasons": json.dumps(reasons, ensure_ascii=False), "photo": photo,

@@ -6,7 +6,7 @@ from flask import g, render_template
 
 from ..auth.access import roles
 from ..context import get_storage
-from ..filters import short_day
+from ..i18n.formats import short_day
 from ..i18n import gettext
 from ..inspection import charts
 from ..registry import batches, products, recognitions

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
@@ -92,7 +92,11 @@ def set_language(code: str) -> Response:
     """Switch the interface language and go back where the user was."""
     if code not in LANGUAGES:
         abort(404)
-    back = request.args.get("next") or (urlsplit(request.referrer).path if request.referrer else None)
-    response = make_response(redirect(_safe_next(back)))
+    back = _safe_next(request.args.get("next") or (urlsplit(request.referrer).path if request.referrer else None))
+    parts = urlsplit(back)
+    if "lang" in dict(parse_qsl(parts.query)):  # a ?lang= left in the address would outrank the choice just made
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"])
+        back = parts.path + (f"?{query}" if query else "")
+    response = make_response(redirect(back))
     response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response

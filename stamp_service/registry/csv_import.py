@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..i18n import Message, gettext
-from ..i18n.catalog import CATALOG
+from ..i18n import Message, gettext, has_text
 from ..storage import Storage
 from . import producers, products, recognitions
 from .fields import Invalid, ValidationError
@@ -109,7 +108,7 @@ class RowError:
         if self.header or not self.column:
             return self.header
         key = f"import.header.{kind}.{self.column}"
-        return gettext(key, lang) if key in CATALOG else self.column
+        return gettext(key, lang) if has_text(key) else self.column
 
     def as_dict(self, lang: str | None = None, kind: str = "producers") -> dict[str, Any]:
         """The problem as plain data for JSON and templates (column: the field; header: the file's column)."""

@@ -13,7 +13,9 @@
       fetch(url.replace("PROVINCE", encodeURIComponent(province.value)))
         .then(function (r) { return r.ok ? r.json() : { items: [] }; })
         .then(function (data) {
-          data.items.forEach(function (c) { commune.appendChild(new Option(c.full_name + " (" + c.code + ")", c.code)); });
+          // the page's language, as the server writes the list: Vietnamese names, or their English (ASCII) form
+          var english = document.documentElement.lang === "en";
+          data.items.forEach(function (c) { commune.appendChild(new Option((english ? c.name_en : c.full_name) + " (" + c.code + ")", c.code)); });
         });
     });
   });

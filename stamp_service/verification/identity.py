@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, Signer
 
-from ..vn_time import VIETNAM, local
+from ..i18n import formats
+from ..vn_time import VIETNAM
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 _HOUSEHOLD = re.compile(r"^[a-z]:[0-9a-f]{16}$")
@@ -66,8 +67,8 @@ def vietnam_day(moment: dt.datetime) -> str:
 
 
 def vietnam_time(stored: str) -> str:
-    """A stored UTC time as a shopper reads it, in Vietnam time: '14:32 03/12/2026'."""
-    return local(stored).strftime("%H:%M %d/%m/%Y")
+    """A stored UTC time as a shopper reads it, in Vietnam time: '14:32 03/12/2026' (formats.clock)."""
+    return formats.clock(stored)
 
 
 def network_household(network: str | None, secret: str, moment: dt.datetime) -> str:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import gettext
 from ..storage import Storage
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -48,6 +49,13 @@ def ua_family(user_agent: str | None) -> str | None:
     system = ("Android" if "android" in ua else "iOS" if re.search("iphone|ipad|ios", ua) else
               "Windows" if "windows" in ua else "macOS" if "mac os" in ua else "Linux" if "linux" in ua else "Other")
     return f"{browser}/{system}"
+
+
+def ua_family_text(family: str | None) -> str:
+    """A stored family in the reader's words: 'Other' (stored in English) is translated, names stay as they are."""
+    if not family:
+        return ""
+    return "/".join(gettext(f"device.{part}") if part == "Other" else part for part in family.split("/"))
 
 
 def record(storage: Storage, *, at: dt.datetime, serial: int | None, run_id: int | None, batch_id: int | None,

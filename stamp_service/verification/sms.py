@@ -12,7 +12,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from ..filters import clock
+from ..i18n.formats import clock
 from ..i18n import gettext
 from ..i18n.gsm7 import LIMIT, plain, shorten
 from ..registry import places
