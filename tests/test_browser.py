@@ -152,11 +152,17 @@ class Phone:
         self.load_errors: list[tuple[str, str]] = []  # (url, message) of the console's "Failed to load resource"
         self.console_errors: list[str] = []  # everything else logged as an error: CSP violations, script errors
         page.context.on("request", lambda r: self.requests.append(r.url))
-        page.context.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
+        page.context.on("requestfailed", self._failed)
         page.context.on("response", lambda r: self.http_errors.append(f"{r.status} {r.request.method} {r.url}")
                         if r.status >= 400 else None)
         page.on("console", self._console)
         page.on("pageerror", lambda e: self.console_errors.append(f"uncaught: {e}"))
+
+    def _failed(self, request: Any) -> None:
+        # Chromium drops a page's favicon request when the next navigation starts before it is done: not a failure.
+        if request.url.endswith("/static/favicon.svg") and request.failure == "net::ERR_ABORTED":
+            return
+        self.failed.append(f"{request.url}: {request.failure}")
 
     def _console(self, message) -> None:
         if message.type != "error":

@@ -17,7 +17,7 @@ from stamp_service.trace import epcis
 
 HARVEST = {"stage": "harvest", "at": "2026-11-20T07:30:00+07:00", "commune_code": "06978",
            "description": "Hái búp chè", "inputs": [{"material": "Búp chè tươi", "supplier": "Hộ ông Hùng",
-                                                      "supplier_id": "5701998231", "lot": "HC-01"}]}
+                                                      "supplier_id": "5701998233", "lot": "HC-01"}]}
 
 
 def _url(world, what: str = "events", batch: int | None = None) -> str:
