@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -240,6 +240,16 @@ def sign_in(page: Page, who: str) -> None:
     page.locator("#f-password").fill(PASSWORD)
     page.locator("main form").get_by_role("button", name="Đăng nhập").tap()
     page.wait_for_url(re.compile(r"/inspect/$" if who == "inspector" else r"/portal/?$"))
+
+
+def screenshots(prefix: str) -> Callable[[Page, str], None]:
+    """shot(page, name): a full-page screenshot into test-artifacts/<prefix>-<name>.png, to look at."""
+
+    def shot(page: Page, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{prefix}-{name}.png"), full_page=True)
+
+    return shot
 
 
 def wait_for_image(image: Any) -> None:

@@ -18,7 +18,7 @@ from stamp_service.context import get_storage
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in, wait_for_image,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in, wait_for_image, screenshots,
 )
 
 try:
@@ -29,10 +29,7 @@ except ImportError:  # the "test" extra is not installed: chromium_executable sk
 SMALL_TITLE = "A4, 65 nhãn 38,1 × 21,2 mm (5 × 13)"
 
 
-def shot(page: Page, name: str) -> None:
-    """A full-page screenshot into test-artifacts/hidden-<name>.png."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"hidden-{name}.png"), full_page=True)
+shot = screenshots("hidden")
 
 
 def test_producer_prints_two_layer_stamps_on_a_phone(phone: Phone, live_server: str, app, tmp_path: Path) -> None:

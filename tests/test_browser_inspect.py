@@ -21,7 +21,7 @@ import pytest
 from stamp_service.context import get_storage
 from stamp_service.stamps.serials import format_serial
 from test_browser import (  # noqa: F401 - live_server and chromium_executable are fixtures used below
-    ARTIFACTS, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Phone, browser, chromium_executable, live_server, sign_in,
+    ARTIFACTS, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Phone, browser, chromium_executable, live_server, sign_in, screenshots,
 )
 from test_inspection import CONFIRMED_REASON, SHOP, forge, pdf_text, shelf_jpeg, stamp_codes, url_path
 
@@ -40,10 +40,7 @@ def phone_context(browser: Browser, base_url: str) -> BrowserContext:
     return context
 
 
-def shot(page: Page, name: str) -> None:
-    """A full-page screenshot into test-artifacts/inspect-<name>.png."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"inspect-{name}.png"), full_page=True)
+shot = screenshots("inspect")
 
 
 def card_with(page: Page, serial: int):

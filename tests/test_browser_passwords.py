@@ -8,7 +8,7 @@ import re
 
 from conftest import PASSWORD
 from test_browser import (  # noqa: F401 - live_server and chromium_executable are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, sign_in,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, sign_in, screenshots,
 )
 from test_browser_inspect import assert_clean, phone_context
 
@@ -21,9 +21,7 @@ NEW = "hoa vàng Ba Chẽ 2026"
 NEWER = "trà ngon mỗi sáng 2027"
 
 
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"passwords-{name}.png"), full_page=True)
+shot = screenshots("passwords")
 
 
 def test_the_office_resets_a_producers_password_and_the_producer_changes_it_on_a_phone(

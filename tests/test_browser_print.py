@@ -24,7 +24,7 @@ from stamp_service.stamps import issuing
 from stamp_service.stamps.serials import format_serial
 from stamp_service.stamps.signing import verify_stamp
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in, wait_for_image,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, sign_in, wait_for_image, screenshots,
 )
 
 try:
@@ -38,10 +38,7 @@ COUNT, START, ACTIVATED = 24, 2, 10
 DPI = 200
 
 
-def shot(page: Page, name: str) -> None:
-    """A full-page screenshot into test-artifacts/print-<name>.png."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"print-{name}.png"), full_page=True)
+shot = screenshots("print")
 
 
 def status(page: Page):

@@ -12,7 +12,7 @@ import re
 
 from stamp_service.context import get_storage
 from test_browser import (  # noqa: F401 - live_server and chromium_executable are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, sign_in,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, sign_in, screenshots,
 )
 from test_browser_inspect import assert_clean, phone_context
 from test_inspection import forge, stamp_codes
@@ -24,10 +24,7 @@ except ImportError:  # the "test" extra is not installed: chromium_executable sk
     pass
 
 
-def shot(page: Page, name: str) -> None:
-    """A full-page screenshot into test-artifacts/reports-<name>.png."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"reports-{name}.png"), full_page=True)
+shot = screenshots("reports")
 
 
 def test_an_inspector_works_a_report_and_the_producer_sees_it_on_a_phone(browser: Browser, live_server: str,

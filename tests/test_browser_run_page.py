@@ -8,7 +8,7 @@ import re
 
 from stamp_service.stamps.serials import format_serial
 from test_browser import (  # noqa: F401 - live_server and chromium_executable are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, sign_in,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, sign_in, screenshots,
 )
 from test_browser_inspect import assert_clean, phone_context
 from test_run_page import PREVIEW_LIMIT, issue_inactive
@@ -19,9 +19,7 @@ except ImportError:  # the "test" extra is not installed: chromium_executable sk
     pass
 
 
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"run-{name}.png"), full_page=True)
+shot = screenshots("run")
 
 
 def test_a_producer_uses_the_run_page_on_a_phone(browser: Browser, live_server: str, app) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from stamp_service.context import get_storage
 from stamp_service.trace import events
 from test_browser import (  # noqa: F401 - live_server, browser and chromium_executable are fixtures used below
-    ARTIFACTS, Phone, assert_field_error, browser, chromium_executable, live_server, phone, sign_in,
+    ARTIFACTS, Phone, assert_field_error, browser, chromium_executable, live_server, phone, sign_in, screenshots,
 )
 from test_browser_verify import PAGE_BUDGET, open_page, stamp, transfer_sizes  # noqa: F401 - stamp: a fixture
 
@@ -24,10 +24,7 @@ except ImportError:  # the "test" extra is not installed: chromium_executable sk
     pass
 
 
-def shot(page: Page, name: str) -> None:
-    """A full-page screenshot into test-artifacts/trace-<name>.png."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"trace-{name}.png"), full_page=True)
+shot = screenshots("trace")
 
 
 def stored(app) -> list[dict]:

@@ -20,7 +20,7 @@ from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
 from stamp_service.vn_time import VIETNAM
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
-    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone,
+    ARTIFACTS, Phone, browser, chromium_executable, live_server, phone, screenshots,
 )
 from test_browser_verify import AMBER, GREEN, RED, expect_banner, fact
 
@@ -60,9 +60,7 @@ def colours(page: Page, selector: str, prop: str = "color") -> list[list[list[fl
     return [page.evaluate(COLOURS_JS, [el, prop]) for el in page.query_selector_all(selector)]
 
 
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"verdict-{name}.png"), full_page=True)
+shot = screenshots("verdict")
 
 
 def path_of(text: str) -> str:

@@ -19,7 +19,7 @@ from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
 from stamp_service.stamps.serials import format_serial
 from test_browser import (  # noqa: F401 - live_server and chromium_executable are fixtures used below
-    ARTIFACTS, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Phone, browser, chromium_executable, live_server,
+    ARTIFACTS, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Phone, browser, chromium_executable, live_server, screenshots,
 )
 
 try:
@@ -55,10 +55,7 @@ def stamp(app) -> tuple[int, str]:
 # --- helpers -----------------------------------------------------------------------------------------------
 
 
-def shot(page: Page, name: str) -> None:
-    """A full-page screenshot into test-artifacts/verify-<name>.png."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"verify-{name}.png"), full_page=True)
+shot = screenshots("verify")
 
 
 def forge(path: str) -> str:
