@@ -120,7 +120,7 @@ def test_every_problem_of_every_row_is_reported_under_the_files_own_headers(app)
     text = ("Tên chủ thể;Loại hình;Mã số thuế;Mã xã;Điện thoại;Thư điện tử\n"
             ";kolkhoz;0101234567;12345;0294 1;not-an-email\n"  # six problems in one row
             "HTX Tốt;Hợp tác xã;0101234565;06978;0912 345 678;htx@example.vn\n"
-            "HTX Sai số;Hợp tác xã;5701998233;06978;+84 912 345 678;\n")  # a tax code typed with a slip
+            "HTX Sai số;Hợp tác xã;5701998231;06978;+84 912 345 678;\n")  # a tax code typed with a slip
     before = count(app, "producers")
     with pytest.raises(ImportFailed) as failed:
         run(app, "producers", text)
@@ -169,7 +169,7 @@ def test_vietnamese_phone_numbers(phone, ok):
 
 
 @pytest.mark.parametrize("value, ok", [("0100109106", True), ("0100109106-001", True), ("0100 109 106", True),
-                                       ("0100109107", False), ("5701998233", False), ("010010910", False)])
+                                       ("0100109107", False), ("5701998231", False), ("010010910", False)])
 def test_tax_codes_are_checked_with_their_check_digit(value, ok):
     from stamp_service.registry.fields import Invalid
     from stamp_service.registry.identifiers import check_identifier
