@@ -141,3 +141,15 @@ def test_wrong_login_limits_stop_start_up(tmp_path, monkeypatch):
     monkeypatch.setenv("OCOP_STAMP_HOME", str(tmp_path / "x"))
     with pytest.raises(ValueError, match="LOGIN_LIMITS"):
         create_app({"TESTING": True, "LOGIN_LIMITS": {"per_acount": 5}})
+
+
+def test_passwords_are_hashed_at_full_cost_outside_tests(app):
+    from flask import Flask
+
+    from stamp_service.auth.hashing import hash_password
+
+    with app.app_context():  # TESTING: the same scheme, cheaper, so the test world builds fast
+        assert hash_password("correct horse battery").startswith("scrypt:1024:8:1$")
+    with Flask("production").app_context():
+        assert hash_password("correct horse battery").startswith("scrypt:32768:8:1$")
+    assert hash_password("correct horse battery").startswith("scrypt:32768:8:1$")  # no app at all: full cost

@@ -10,6 +10,7 @@ from ..registry.fields import Field, Invalid, Schema, ValidationError
 from ..registry.records import Row, merged, require, save
 from ..storage import Storage
 from . import sessions, tokens
+from .hashing import hash_password
 
 ROLES = ("admin", "producer", "inspector", "gateway")
 # A gateway is a machine that posts inbound SMS with its token: it has no business signing in to the portal.
@@ -52,7 +53,7 @@ def _check(storage: Storage, values: dict[str, Any], existing: Row | None) -> di
     elif "role" in values or "producer_id" in values:
         values["producer_id"] = None
     if "password" in values:
-        values["password_hash"] = generate_password_hash(values.pop("password"))
+        values["password_hash"] = hash_password(values.pop("password"))
     return values
 
 
