@@ -22,7 +22,7 @@ LEVEL = "M"  # a short URI printed flat on a label: M keeps the symbol small (ve
 MIN_MODULE_MM = 0.25  # retail scanners' floor (GS1 General Specifications: 0.25 mm X-dimension for QR)
 MAX_MODULE_MM = 0.33  # the second code stays clearly smaller than the stamp's QR, whose modules are >= 0.35 mm
 STEP_MM = 0.005
-TEXT_ROOM_MM = 9.0  # what stays above the code at least: the call to action, serial and host at small type
+TEXT_ROOM_MM = 12.0  # what stays above the code at least: the call to action, product name, stars, serial and host
 
 
 class NoRoomForLinkCode(TemplateError):

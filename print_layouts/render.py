@@ -402,17 +402,25 @@ def preview_png(stamps: Iterable[LabelStamp], template: Template, *, calibration
         document.close()
 
 
-def describe(template: Template, sample_text: str) -> dict[str, object]:
-    """The QR level and module size this template gives a stamp text, and whether a hidden-code box fits beside
-    it (for listings and docs)."""
+def describe(template: Template, sample_text: str, link_sample: str | None = None) -> dict[str, object]:
+    """The QR level and module size this template gives a stamp text, whether a hidden-code box fits beside it,
+    and (given a Digital Link sample) whether the GS1 Digital Link code fits (for listings and docs)."""
     place = place_qr(template, qr_sizes(sample_text))
     try:
         box_beside_qr(template, _measuring_fonts(), place_qr_beside_box(template, qr_sizes(sample_text)), "vi")
         boxed = True
     except NoRoomForBox:
         boxed = False
-    return {"level": place.level, "modules": place.size, "module_mm": round(place.module_mm, 3),
-            "qr_mm": round(place.module_mm * (place.size + 2 * QUIET), 1), "hidden_box": boxed}
+    found: dict[str, object] = {
+        "level": place.level, "modules": place.size, "module_mm": round(place.module_mm, 3),
+        "qr_mm": round(place.module_mm * (place.size + 2 * QUIET), 1), "hidden_box": boxed}
+    if link_sample is not None:
+        try:
+            place_link_code(template, place, link_symbol(link_sample).size)
+            found["digital_link"] = True
+        except NoRoomForLinkCode:
+            found["digital_link"] = False
+    return found
 
 
 def _measuring_fonts() -> dict[str, Font]:

@@ -14,7 +14,7 @@ from print_layouts import (NoRoomForBox, NoRoomForLinkCode, hidden_box_rect, lin
 from print_layouts.layout import QUIET, place_qr, qr_sizes
 from print_layouts.hidden_box import place_qr_beside_box
 from print_layouts.link_code import MIN_MODULE_MM
-from print_support import Signer, char_boxes, rasterise, render_bytes
+from print_support import Signer, char_boxes, page_text, rasterise, render_bytes
 from stamp_service import printing
 from stamp_service.cli import cli
 from stamp_service.context import get_storage
@@ -99,6 +99,10 @@ def test_both_codes_read_back_and_the_link_code_keeps_clear(signer, name, hidden
     if hidden:
         bx, by, bw, bh = hidden_box_rect(template, sample)
         assert not _overlap(link_zone, (bx, by, bx + bw, by + bh))
+    # the code takes room from the text, never the label's call to action, product name or serial
+    words = " ".join(page_text(pdf).split())
+    for expected in ("Quét để xác thực", "Trà hoa", stamps[0].serial_text, stamps[-1].serial_text):
+        assert expected in words, expected
     chars = char_boxes(pdf)
     for index in range(template.per_page):
         left, top = template.cell_origin_mm(index)
@@ -123,7 +127,9 @@ def test_both_codes_read_back_and_the_link_code_keeps_clear(signer, name, hidden
 def test_some_stock_takes_the_code_and_the_smallest_refuses_it(signer):
     plain = signer.stamp(1, link_text=URI)
     assert _fits(TEMPLATES["a4-24-70x37"], plain) and _fits(TEMPLATES["roll-50x30"], plain)
-    assert _fits(TEMPLATES["a4-21-70x42"], signer.stamp(1, link_text=URI, hidden_code="1234 5678"))
+    assert _fits(TEMPLATES["a4-8-99x67"], signer.stamp(1, link_text=URI, hidden_code="1234 5678"))
+    # with a hidden-code box as well, a 70 x 42 mm label would keep only its serial and host: refused
+    assert not _fits(TEMPLATES["a4-21-70x42"], signer.stamp(1, link_text=URI, hidden_code="1234 5678"))
     for name in ("a4-65-38x21", "roll-30x20"):
         with pytest.raises(NoRoomForLinkCode, match="no room for a GS1 Digital Link code"):
             link_code_rect(TEMPLATES[name], plain)
@@ -251,3 +257,12 @@ def test_hidden_only_labels_cannot_carry_the_link(app, runner, world, with_gtin,
             printing.labels(get_storage(), keystore(app), run, "tem.example.vn", content="hidden-only",
                             digital_link=True)
         assert refused.value.fields["digital_link"].key == "run.dl_hidden_only"
+
+
+def test_templates_command_says_which_stock_takes_the_code(runner):
+    import json
+
+    rows = {r["name"]: r for r in json.loads(runner.invoke(cli, ["templates", "--json"]).output)}
+    assert rows["a4-24-70x37"]["digital_link"] is True and rows["roll-50x30"]["digital_link"] is True
+    assert rows["a4-65-38x21"]["digital_link"] is False and rows["roll-30x20"]["digital_link"] is False
+    assert "no Digital Link code" in runner.invoke(cli, ["templates"]).output

@@ -339,16 +339,19 @@ def templates(ctx: click.Context, as_json: bool) -> None:
     except TemplateError as exc:
         _fail(str(exc))
     sample = "HTTPS://" + app.config["PUBLIC_HOST"].upper() + "/S/" + "9" * 304  # a typical stamp's length
+    link = f"https://{app.config['PUBLIC_HOST'].lower()}/01/{'0' * 14}/10/{'A' * 20}"  # the longest lot GS1 allows
     rows = []
     for t in found.values():
-        described = describe(t, sample)
+        described = describe(t, sample, link)
         rows.append({"name": t.name, "title": t.title, "kind": t.kind, "per_page": t.per_page,
                      "label_width_mm": t.label_width_mm, "label_height_mm": t.label_height_mm,
-                     "hidden_box": described.pop("hidden_box"), **{f"qr_{k}": v for k, v in described.items()}})
+                     "hidden_box": described.pop("hidden_box"), "digital_link": described.pop("digital_link"),
+                     **{f"qr_{k}": v for k, v in described.items()}})
     _print_rows(rows, as_json, lambda r: f"{r['name']:<14} {r['kind']:<5} {r['per_page']:>3}/page  "
                                          f"{r['label_width_mm']:g}x{r['label_height_mm']:g} mm  QR {r['qr_level']} "
                                          f"{r['qr_module_mm']} mm/module  "
-                                         f"{'' if r['hidden_box'] else 'no '}hidden-code box  {r['title']}")
+                                         f"{'' if r['hidden_box'] else 'no '}hidden-code box  "
+                                         f"{'' if r['digital_link'] else 'no '}Digital Link code  {r['title']}")
 
 
 @cli.command("print")
