@@ -266,3 +266,18 @@ def test_templates_command_says_which_stock_takes_the_code(runner):
     assert rows["a4-24-70x37"]["digital_link"] is True and rows["roll-50x30"]["digital_link"] is True
     assert rows["a4-65-38x21"]["digital_link"] is False and rows["roll-30x20"]["digital_link"] is False
     assert "no Digital Link code" in runner.invoke(cli, ["templates"]).output
+
+
+def test_api_gives_the_link_or_a_clear_400(app, api, client, world):
+    producer = api("producer_a")
+    refused = producer("GET", f"/api/v1/runs/{world.run_a}/digital-link")
+    assert refused.status_code == 400 and refused.is_json
+    assert "GTIN" in refused.get_json()["fields"]["digital_link"]
+    with app.app_context():
+        products.update(get_storage(), world.product_a, {"gtin": GTIN})
+    answer = producer("GET", f"/api/v1/runs/{world.run_a}/digital-link")
+    assert answer.status_code == 200
+    assert answer.get_json() == {"uri": f"https://tem.example.vn{LINK_PATH}", "gtin": "08938505974194", "lot": "A-001"}
+    assert client.get(answer.get_json()["uri"].removeprefix("https://tem.example.vn")).status_code == 200
+    assert api("producer_b")("GET", f"/api/v1/runs/{world.run_a}/digital-link").status_code == 404
+    assert api("inspector")("GET", f"/api/v1/runs/{world.run_a}/digital-link").status_code == 403
