@@ -207,8 +207,9 @@ def test_portal_refuses_the_link_beside_its_field(app, login, world):
     with app.app_context():  # a refused print does not replace the saved stock
         assert get_storage().find_one("print_settings", producer_id=world.producer_a) is None
     english = session.post(f"/portal/runs/{world.run_a}/print-preview?lang=en",
-                           {"template": "a4-24-70x37", "digital_link": "1", "lang": "en"})
+                           {"template": "a4-24-70x37", "digital_link": "1"})
     assert english.status_code == 400
+    assert 'id="e-digital_link">This product has no GTIN' in english.get_data(as_text=True)
     # without the option the same run prints
     assert session.post(f"/portal/runs/{world.run_a}/stamps.pdf", {"template": "a4-24-70x37"}).status_code == 200
     # stock too small, with a GTIN: refused beside the same field, nothing rendered
