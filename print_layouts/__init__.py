@@ -5,8 +5,10 @@
 """
 
 from .hidden_box import NoRoomForBox
-from .render import LabelStamp, RenderStats, hidden_box_rect, preview_png, render_pdf, render_test_page
+from .link_code import NoRoomForLinkCode
+from .render import (LabelStamp, RenderStats, hidden_box_rect, link_code_rect, preview_png, render_pdf,
+                     render_test_page)
 from .templates import Calibration, Template, TemplateError, load_templates
 
-__all__ = ["Calibration", "LabelStamp", "NoRoomForBox", "RenderStats", "Template", "TemplateError",
-           "hidden_box_rect", "load_templates", "preview_png", "render_pdf", "render_test_page"]
+__all__ = ["Calibration", "LabelStamp", "NoRoomForBox", "NoRoomForLinkCode", "RenderStats", "Template", "TemplateError",
+           "hidden_box_rect", "link_code_rect", "load_templates", "preview_png", "render_pdf", "render_test_page"]

@@ -17,6 +17,7 @@ from .artwork import place_artwork
 from .hidden_box import (Box, NoRoomForBox, box_beside_qr, draw_box, draw_code, place_qr_beside_box,
                          plan_hidden_only)
 from .layout import QUIET, WORDS, Plan, QRPlace, draw_serial, place_qr, plan_label, qr_sizes
+from .link_code import NoRoomForLinkCode, place_link_code, symbol as link_symbol
 from .pdf import PT_PER_MM, Font, PdfWriter, num, rounded_rect
 from .templates import Calibration, Template, TemplateError
 
@@ -44,6 +45,9 @@ class LabelStamp:
     # the OCOP mark only when the caller has checked that the product's current recognition grants these stars.
     ocop_mark: bytes | None = None
     logo: bytes | None = None
+    # The lot's GS1 Digital Link URI (https://host/01/gtin14/10/lot): printed as a second, smaller QR in the text
+    # column (NoRoomForLinkCode on a label too small for it). Information for retail scanners, never authenticity.
+    link_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,13 +187,19 @@ class _Renderer:
         boxed = stamp.hidden_code is not None
         qr = self.place(stamp.qr_text, boxed)
         key = (qr, stamp.product_name, stamp.producer_name, stamp.stars, stamp.lot, stamp.production_date,
-               stamp.expiry_date, stamp.host, len(stamp.serial_text), boxed, stamp.ocop_mark, stamp.logo)
+               stamp.expiry_date, stamp.host, len(stamp.serial_text), boxed, stamp.ocop_mark, stamp.logo,
+               stamp.link_text)
         found = self._plans.get(key)
         if found is None:
             if len(self._plans) > 256:
                 self._plans.clear()
             box = box_beside_qr(self.template, self.fonts, qr, self.lang) if boxed else None
             below = box.reserve if box else 0.0
+            link = None
+            if stamp.link_text:
+                code = link_symbol(stamp.link_text)
+                link = place_link_code(self.template, qr, code.size, below)
+                below += link.reserve
             pictures = [self.writer.image(data) for data in (stamp.ocop_mark, stamp.logo) if data]
             art = place_artwork(self.template, qr, pictures, below)
             plan = plan_label(
@@ -200,6 +210,8 @@ class _Renderer:
             static = plan.static + draw_box(box, self.fonts) if box else plan.static
             if art:
                 static += art.ops
+            if link:  # paths, not the QR font: the form is drawn with its own resources
+                static += b"0 g\n" + qr_paths(code, link.place)
             found = self._plans[key] = (plan, box, self._form(static))
         return found
 
@@ -239,7 +251,8 @@ def render_pdf(stamps: Iterable[LabelStamp], template: Template, out: BinaryIO |
                qr_drawing: str = "glyphs", hidden_only: bool = False) -> RenderStats:
     """Write the stamps onto the template's labels as a PDF, page by page; returns counts and size. A stamp
     with a hidden code gets a hidden-code box beside its QR (NoRoomForBox on a label too small for one); with
-    hidden_only, each label has the serial and the boxed hidden code but no QR (scratch-label stock)."""
+    hidden_only, each label has the serial and the boxed hidden code but no QR (scratch-label stock). A stamp
+    with a link_text also gets the GS1 Digital Link QR (NoRoomForLinkCode on a label too small for it)."""
     _check(template, start, lang)
     if not isinstance(calibration, Calibration):
         raise TypeError("calibration must be a Calibration")
@@ -389,17 +402,25 @@ def preview_png(stamps: Iterable[LabelStamp], template: Template, *, calibration
         document.close()
 
 
-def describe(template: Template, sample_text: str) -> dict[str, object]:
-    """The QR level and module size this template gives a stamp text, and whether a hidden-code box fits beside
-    it (for listings and docs)."""
+def describe(template: Template, sample_text: str, link_sample: str | None = None) -> dict[str, object]:
+    """The QR level and module size this template gives a stamp text, whether a hidden-code box fits beside it,
+    and (given a Digital Link sample) whether the GS1 Digital Link code fits (for listings and docs)."""
     place = place_qr(template, qr_sizes(sample_text))
     try:
         box_beside_qr(template, _measuring_fonts(), place_qr_beside_box(template, qr_sizes(sample_text)), "vi")
         boxed = True
     except NoRoomForBox:
         boxed = False
-    return {"level": place.level, "modules": place.size, "module_mm": round(place.module_mm, 3),
-            "qr_mm": round(place.module_mm * (place.size + 2 * QUIET), 1), "hidden_box": boxed}
+    found: dict[str, object] = {
+        "level": place.level, "modules": place.size, "module_mm": round(place.module_mm, 3),
+        "qr_mm": round(place.module_mm * (place.size + 2 * QUIET), 1), "hidden_box": boxed}
+    if link_sample is not None:
+        try:
+            place_link_code(template, place, link_symbol(link_sample).size)
+            found["digital_link"] = True
+        except NoRoomForLinkCode:
+            found["digital_link"] = False
+    return found
 
 
 def _measuring_fonts() -> dict[str, Font]:
@@ -420,5 +441,21 @@ def hidden_box_rect(template: Template, stamp: LabelStamp, *, hidden_only: bool 
     return box_beside_qr(template, fonts, place_qr_beside_box(template, qr_sizes(stamp.qr_text)), lang).rect_mm
 
 
+def link_code_rect(template: Template, stamp: LabelStamp, *, lang: str = "vi") -> tuple[float, float, float, float]:
+    """Where the Digital Link QR of this stamp's label goes, as (x, y, width, height) mm from the label's top-left
+    corner (y down, quiet zone excluded): exactly where render_pdf draws it, above the hidden-code box of a
+    two-layer stamp. NoRoomForLinkCode (or NoRoomForBox) if the label has no room for it."""
+    _check(template, 1, lang)
+    if not stamp.link_text:
+        raise ValueError("the stamp has no Digital Link to print")
+    sizes = qr_sizes(stamp.qr_text)
+    if stamp.hidden_code is not None:
+        qr = place_qr_beside_box(template, sizes)
+        below = box_beside_qr(template, _measuring_fonts(), qr, lang).reserve
+    else:
+        qr, below = place_qr(template, sizes), 0.0
+    return place_link_code(template, qr, link_symbol(stamp.link_text).size, below).rect_mm
+
+
 __all__ = ["LabelStamp", "RenderStats", "render_pdf", "render_test_page", "preview_png", "describe", "TemplateError",
-           "NoRoomForBox", "hidden_box_rect"]
+           "NoRoomForBox", "NoRoomForLinkCode", "hidden_box_rect", "link_code_rect"]

@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 
 from flask import current_app, has_app_context
 
-from print_layouts import Calibration, LabelStamp, Template, hidden_box_rect, load_templates
+from print_layouts import Calibration, LabelStamp, Template, hidden_box_rect, link_code_rect, load_templates
 
 from .keystore import KeyStore
 from .registry import batches, label_marks, producers, products
@@ -22,6 +22,7 @@ from .stamps import issuing
 from .stamps.hidden import format_code
 from .stamps.serials import format_serial
 from .storage import Storage
+from .trace import digital_link as gs1_link
 
 A4_MM = (210.0, 297.0)
 USER_TEMPLATES = "templates"  # instance/templates/*.json: a producer's own label stock
@@ -60,21 +61,38 @@ def template_title(template: Template, lang: str | None = None) -> str:
                    columns=template.columns, rows=template.rows, **size)
 
 
+def link_text(product: Row, batch: Row, host: str, content: str) -> str:
+    """The GS1 Digital Link URI printed as the labels' second code (https://host/01/gtin14/10/lot, our own host
+    as the resolver); ValidationError on the digital_link field for a product without a GTIN, a lot GS1 cannot
+    carry, or hidden-code-only labels (they have no QR)."""
+    if content == "hidden-only":
+        raise ValidationError.single("digital_link", "run.dl_hidden_only")
+    if not product["gtin"]:
+        raise ValidationError.single("digital_link", "run.dl_no_gtin")
+    try:
+        return gs1_link.build(host.lower(), product["gtin"], batch["lot"])
+    except gs1_link.BadLink as exc:
+        raise ValidationError.single("digital_link", exc.key) from None
+
+
 def labels(storage: Storage, store: KeyStore, run: Row, host: str, first: int | None = None,
-           last: int | None = None, content: str = "full", artwork: Path | None = None) -> Iterator[LabelStamp]:
+           last: int | None = None, content: str = "full", artwork: Path | None = None,
+           digital_link: bool = False) -> Iterator[LabelStamp]:
     """The run's stamps (or a range of them) as labels, QR texts signed on the fly and hidden codes derived on
     the fly; content is one of CONTENTS. A hidden-only print of a run without hidden codes is refused here.
     QR labels also carry the producer's logo and the OCOP mark of the run's stars while the product's current
-    recognition grants them, read from `artwork` (default: the app's artwork_folder)."""
+    recognition grants them, read from `artwork` (default: the app's artwork_folder), and with digital_link the
+    lot's GS1 Digital Link as a second QR (see link_text for the refusals)."""
     if content not in CONTENTS:
         raise ValidationError.single("content", "error.choice")
     batch = batches.get(storage, run["batch_id"])
     product = products.get(storage, run["product_id"])
+    link = link_text(product, batch, host, content) if digital_link else None
     producer = producers.get(storage, product["producer_id"])
     fixed = dict(product_name=product["name"], producer_name=producer["name"], stars=run["stars"], lot=batch["lot"],
                  production_date=dt.date.fromisoformat(run["production_date"]),
                  expiry_date=dt.date.fromisoformat(run["expiry_date"]) if run["expiry_date"] else None,
-                 host=host.lower())
+                 host=host.lower(), **({"link_text": link} if link else {}))
     if content == "hidden-only":  # no QR on these labels: nothing to sign
         return (LabelStamp(qr_text="", serial_text=format_serial(serial), hidden_code=format_code(code), **fixed)
                 for serial, code in issuing.hidden_codes(run, store, first, last))
@@ -92,13 +110,16 @@ def labels(storage: Storage, store: KeyStore, run: Row, host: str, first: int | 
 
 
 def check_layout(storage: Storage, store: KeyStore, run: Row, host: str, template: Template, last: int,
-                 content: str) -> None:
+                 content: str, digital_link: bool = False) -> None:
     """Refuse, before anything is rendered, a print the run's labels cannot have: hidden codes of a run without
-    them (ValidationError), or a template with no room for the hidden-code box (print_layouts.NoRoomForBox).
+    them or a Digital Link it cannot carry (ValidationError), or a template with no room for the hidden-code box
+    or the Digital Link code (print_layouts.NoRoomForBox, NoRoomForLinkCode).
     `last` is the range's last serial, whose stamp is the longest; signing it also surfaces key problems now."""
-    sample = next(labels(storage, store, run, host, last, last, content))
+    sample = next(labels(storage, store, run, host, last, last, content, digital_link=digital_link))
     if sample.hidden_code is not None:
         hidden_box_rect(template, sample, hidden_only=content == "hidden-only")
+    if sample.link_text is not None:
+        link_code_rect(template, sample)
 
 
 def _number(values: Mapping[str, Any], name: str, default: float) -> float:

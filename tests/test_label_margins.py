@@ -46,13 +46,17 @@ def _artwork() -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("name", list(TEMPLATES))
-@pytest.mark.parametrize("variant", ["plain", "two-layer", "artwork", "two-layer-artwork"])
+@pytest.mark.parametrize("variant", ["plain", "two-layer", "artwork", "two-layer-artwork", "digital-link",
+                                     "two-layer-digital-link", "artwork-digital-link"])
 def test_every_qr_and_text_keeps_off_the_unprintable_margin(name, variant, signer):
     template = TEMPLATES[name]
     hidden = variant.startswith("two-layer")
     changes: dict = {"hidden_code": "1234 5678"} if hidden else {}
-    if variant.endswith("artwork"):
+    if "artwork" in variant:
         changes.update(_artwork())
+    linked = variant.endswith("digital-link")
+    if linked:  # the lot's GS1 Digital Link as a second, smaller QR
+        changes["link_text"] = "https://tem.ocop.vn/01/08938505974194/10/L2026-11"
     if hidden:
         from print_layouts import NoRoomForBox, hidden_box_rect
 
@@ -60,6 +64,13 @@ def test_every_qr_and_text_keeps_off_the_unprintable_margin(name, variant, signe
             hidden_box_rect(template, signer.stamp(1, **changes))
         except NoRoomForBox:
             pytest.skip("no hidden-code box on this stock")
+    if linked:
+        from print_layouts import NoRoomForLinkCode, link_code_rect
+
+        try:
+            link_code_rect(template, signer.stamp(1, **changes))
+        except NoRoomForLinkCode:
+            pytest.skip("no Digital Link code on this stock")
     pdf = _full_page(signer, template, **changes)
     image = rasterise(pdf, 0, DPI)
     margin = template.paper_margin_mm
@@ -75,7 +86,17 @@ def test_every_qr_and_text_keeps_off_the_unprintable_margin(name, variant, signe
         assert min(xs) >= margin - 0.1 and min(ys) >= margin - 0.1
         assert template.page_width_mm - max(xs) >= margin - 0.1
         assert template.page_height_mm - max(ys) >= margin - 0.1
-    assert len(zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)) == template.per_page
+    if not linked:
+        assert len(zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)) == template.per_page
+        return
+    # two codes of similar module size on each of many labels: read label by label, as a phone frames one
+    for index in range(template.per_page):
+        left, top = template.cell_origin_mm(index)
+        crop = image.crop((round(left * PX_PER_MM), round(top * PX_PER_MM),
+                           round((left + template.label_width_mm) * PX_PER_MM),
+                           round((top + template.label_height_mm) * PX_PER_MM)))
+        codes = sorted(r.text for r in zxingcpp.read_barcodes(crop, formats=zxingcpp.BarcodeFormat.QRCode))
+        assert len(codes) == 2 and codes[1] == changes["link_text"], f"label {index + 1}: {codes}"
 
 
 def test_the_24_up_sheet_moves_its_outer_labels_in():

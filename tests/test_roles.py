@@ -108,6 +108,7 @@ ACCESS: dict[str, object] = {
     "api.run_list": ALL,
     "api.run_get": ALL,
     "api.run_codes": {"admin", "producer"},
+    "api.run_digital_link": {"admin", "producer"},
     "api.run_activate": {"admin", "producer"},
     "api.run_void": {"admin", "producer"},
     "api.batch_recall": {"admin"},
@@ -128,7 +129,7 @@ ACCESS: dict[str, object] = {
 OWNED = {
     "portal.producer_detail", "portal.product_detail", "portal.batch_detail", "portal.batch_edit",
     "api.producers_get", "api.products_get", "api.recognitions_get", "api.batches_get", "api.batches_update",
-    "api.run_create", "api.run_get", "api.run_codes", "api.run_activate", "api.run_void",
+    "api.run_create", "api.run_get", "api.run_codes", "api.run_digital_link", "api.run_activate", "api.run_void",
     "portal.run_detail", "portal.run_preview", "portal.run_pdf", "portal.run_test_page", "portal.run_state",
     "portal.run_new", "portal.run_print_preview", "portal.run_codes_csv", "portal.product_photo",
     "api.batch_events", "api.batch_event_add", "api.batch_epcis", "api.batch_epcis_import", "portal.stage_new",
@@ -198,6 +199,10 @@ def test_role_matrix(app, world, login, api, caller):
 
         world.artwork = save_image(Image.new("RGB", (8, 8)), artwork_folder(Path(app.instance_path)))
         label_marks.set_logo(get_storage(), world.producer_a, world.artwork)
+        # a GTIN for product A, for the route that gives its lot's GS1 Digital Link
+        from stamp_service.registry import products
+
+        products.update(get_storage(), world.product_a, {"gtin": "8938505974194"})
     checked = 0
     for rule, method in _cases(app):
         url = _url(rule, world)

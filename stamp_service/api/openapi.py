@@ -114,6 +114,13 @@ def document() -> dict[str, Any]:
         "parameters": run_id + [{"name": n, "in": "query", "schema": {"type": "integer"}} for n in ("from", "to")],
         "responses": {"200": {"description": "text/plain, one QR text per line", "content": {"text/plain": {"schema": {"type": "string"}}}},
                       **_error_responses(400, 401, 403, 404)}}}
+    paths["/api/v1/runs/{run_id}/digital-link"] = {"get": {
+        "summary": "The lot's GS1 Digital Link URI, to print as a second, smaller QR beside each stamp's",
+        "tags": ["stamps"], "description": _roles(("admin", "producer")) + ". 400 when the product has no GTIN.",
+        "parameters": run_id,
+        "responses": {"200": {"description": "https://PUBLIC_HOST/01/{gtin14}/10/{lot}", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"uri": {"type": "string"}, "gtin": {"type": "string"}, "lot": {"type": "string"}}}}}},
+                      **_error_responses(400, 401, 403, 404)}}}
     for action, text in (("activate", "Activate a range of a run"), ("void", "Void a range of a run")):
         paths[f"/api/v1/runs/{{run_id}}/{action}"] = {"post": {
             "summary": text, "tags": ["stamps"], "description": _roles(("admin", "producer")), "parameters": run_id,

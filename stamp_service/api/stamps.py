@@ -6,10 +6,10 @@ from itertools import chain
 
 from flask import Response, current_app, g, jsonify, request, url_for
 
-from .. import exports
+from .. import exports, printing
 from ..auth.access import roles
 from ..context import get_storage
-from ..registry import batches
+from ..registry import batches, products
 from ..registry.fields import Field, Schema
 from ..signing_keys import keystore
 from ..stamps import issuing
@@ -70,6 +70,18 @@ def run_codes(run_id: int) -> Response:
     body = (f"{text}\n" for _serial, text in chain([first], lines))
     # the generator needs no request context: run and key are loaded
     return exports.streamed(Response(body, mimetype="text/plain"))
+
+
+@bp.route("/runs/<int:run_id>/digital-link")
+@roles("admin", "producer")
+def run_digital_link(run_id: int) -> Response:
+    """The GS1 Digital Link URI the run's labels may carry as a second QR (for another printing system, beside
+    /codes); 400 for a product without a GTIN."""
+    storage = get_storage()
+    run = issuing.get_run(storage, run_id, producer_id=g.identity.scope)
+    batch, product = batches.get(storage, run["batch_id"]), products.get(storage, run["product_id"])
+    uri = printing.link_text(product, batch, current_app.config["PUBLIC_HOST"], "full")
+    return jsonify(uri=uri, gtin=product["gtin"].zfill(14), lot=batch["lot"])
 
 
 def _state_change(run_id: int, state: str) -> Response:

@@ -339,16 +339,19 @@ def templates(ctx: click.Context, as_json: bool) -> None:
     except TemplateError as exc:
         _fail(str(exc))
     sample = "HTTPS://" + app.config["PUBLIC_HOST"].upper() + "/S/" + "9" * 304  # a typical stamp's length
+    link = f"https://{app.config['PUBLIC_HOST'].lower()}/01/{'0' * 14}/10/{'A' * 20}"  # the longest lot GS1 allows
     rows = []
     for t in found.values():
-        described = describe(t, sample)
+        described = describe(t, sample, link)
         rows.append({"name": t.name, "title": t.title, "kind": t.kind, "per_page": t.per_page,
                      "label_width_mm": t.label_width_mm, "label_height_mm": t.label_height_mm,
-                     "hidden_box": described.pop("hidden_box"), **{f"qr_{k}": v for k, v in described.items()}})
+                     "hidden_box": described.pop("hidden_box"), "digital_link": described.pop("digital_link"),
+                     **{f"qr_{k}": v for k, v in described.items()}})
     _print_rows(rows, as_json, lambda r: f"{r['name']:<14} {r['kind']:<5} {r['per_page']:>3}/page  "
                                          f"{r['label_width_mm']:g}x{r['label_height_mm']:g} mm  QR {r['qr_level']} "
                                          f"{r['qr_module_mm']} mm/module  "
-                                         f"{'' if r['hidden_box'] else 'no '}hidden-code box  {r['title']}")
+                                         f"{'' if r['hidden_box'] else 'no '}hidden-code box  "
+                                         f"{'' if r['digital_link'] else 'no '}Digital Link code  {r['title']}")
 
 
 @cli.command("print")
@@ -371,14 +374,17 @@ def templates(ctx: click.Context, as_json: bool) -> None:
 @click.option("--qr-only", is_flag=True,
               help="Two-layer runs: the QR labels without the hidden-code box (for labels too small for one; print "
                    "the codes with --hidden-only).")
+@click.option("--digital-link", is_flag=True,
+              help="Also print the lot's GS1 Digital Link (https://PUBLIC_HOST/01/GTIN/10/LOT) as a second, smaller QR "
+                   "code for retail scanners (products with a GTIN only).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Label language.")
 @click.pass_context
 def print_command(ctx: click.Context, run_id: int, template_name: str, output: Path, offset_x: float | None,
                   offset_y: float | None, scale_x: float | None, scale_y: float | None, start: int, first: int | None,
                   last: int | None, cut_lines: bool, test_page: bool, hidden_only: bool, qr_only: bool,
-                  lang: str) -> None:
+                  digital_link: bool, lang: str) -> None:
     """Write a print-ready PDF of a run's stamps for a label template (calibration is remembered per producer)."""
-    from print_layouts import NoRoomForBox, TemplateError, render_pdf, render_test_page
+    from print_layouts import NoRoomForBox, NoRoomForLinkCode, TemplateError, render_pdf, render_test_page
 
     from .. import printing
 
@@ -401,8 +407,8 @@ def print_command(ctx: click.Context, run_id: int, template_name: str, output: P
             printing.check_start(template, start)
             lo, hi = issuing.run_range(run, first, last)
             store, host = keystore(app), app.config["PUBLIC_HOST"]
-            printing.check_layout(storage, store, run, host, template, hi, content)
-            labels = printing.labels(storage, store, run, host, lo, hi, content)
+            printing.check_layout(storage, store, run, host, template, hi, content, digital_link)
+            labels = printing.labels(storage, store, run, host, lo, hi, content, digital_link=digital_link)
             with click.progressbar(length=hi - lo + 1, label=f"Run {run_id} -> {output.name}", file=sys.stderr) as bar:
                 done = [0]
 
@@ -417,6 +423,8 @@ def print_command(ctx: click.Context, run_id: int, template_name: str, output: P
                 printing.remember(storage, run["producer_id"], template.name, calibration)
         except ValidationError as exc:
             _fail(_validation_text(exc))
+        except NoRoomForLinkCode as exc:
+            _fail(str(exc))
         except NoRoomForBox as exc:
             _fail(f"{exc} (--qr-only for the QR labels, --hidden-only for the hidden codes on scratch-label stock)")
         except (TemplateError, KeyStoreError) as exc:

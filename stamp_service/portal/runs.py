@@ -8,13 +8,13 @@ from pathlib import Path
 
 from PIL import Image
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
-from print_layouts import Calibration, NoRoomForBox, preview_png, render_pdf, render_test_page
+from print_layouts import Calibration, NoRoomForBox, NoRoomForLinkCode, preview_png, render_pdf, render_test_page
 
 from .. import exports
 from .. import printing
 from ..auth.access import roles
 from ..context import get_storage
-from ..i18n import current_language, gettext
+from ..i18n import current_language, formats, gettext
 from ..registry import batches, products
 from ..registry.fields import ValidationError
 from ..signing_keys import keystore
@@ -60,13 +60,13 @@ def _print_form(run: dict) -> tuple[dict, Calibration]:
     values = {"template": saved_template or "a4-24-70x37", "start": "1", "offset_x_mm": saved.offset_x_mm,
               "offset_y_mm": saved.offset_y_mm, "scale_x": saved.scale_x, "scale_y": saved.scale_y,
               "content": "full"}
-    values.update({k: v for k, v in request.values.items() if k in values or k in ("cut_lines", "first", "last")})
+    values.update({k: v for k, v in request.values.items() if k in values or k in ("cut_lines", "first", "last", "digital_link")})
     return values, saved
 
 
 def _print_job(run: dict, form: tuple[dict, Calibration] | None = None):
-    """Template, calibration, start, serial range, cut lines and content (printing.CONTENTS) from the request;
-    raises ValidationError."""
+    """Template, calibration, start, serial range, cut lines, content (printing.CONTENTS) and whether to add the
+    GS1 Digital Link code, from the request; raises ValidationError."""
     values, saved = form or _print_form(run)
     templates = printing.available_templates(Path(current_app.instance_path))
     template = printing.choose_template(templates, values.get("template"))
@@ -78,20 +78,23 @@ def _print_job(run: dict, form: tuple[dict, Calibration] | None = None):
     content = values.get("content") or "full"
     if content not in printing.CONTENTS:
         raise ValidationError.single("content", "error.choice")
-    return template, calibration, start, lo, hi, bool(values.get("cut_lines")), content
+    return template, calibration, start, lo, hi, bool(values.get("cut_lines")), content, bool(values.get("digital_link"))
 
 
 def _checked_job(run: dict, form: tuple[dict, Calibration] | None = None):
     """The print job, also refused when the run's labels cannot have what it asks (a hidden-code box the label
     has no room for, hidden codes of a run without them): before any preview or download starts."""
     job = _print_job(run, form)
-    template, _calibration, _start, _lo, hi, _cut_lines, content = job
+    template, _calibration, _start, _lo, hi, _cut_lines, content, link = job
     try:
         printing.check_layout(get_storage(), keystore(), run, current_app.config["PUBLIC_HOST"], template, hi,
-                              content)
+                              content, link)
     except NoRoomForBox as exc:
         raise ValidationError.single("template", "run.hidden_box_no_room", width=f"{exc.width_mm:g}",
                                      height=f"{exc.height_mm:g}") from None
+    except NoRoomForLinkCode as exc:
+        raise ValidationError.single("digital_link", "run.dl_no_room", width=formats.number(exc.width_mm),
+                                     height=formats.number(exc.height_mm)) from None
     return job
 
 
@@ -107,13 +110,14 @@ def _run_page(run: dict, *, preview: bool = False, status: int = 200, state_form
     preview_query = None
     if preview:
         try:
-            template, calibration, start, _lo, _hi, _cut, content = _checked_job(run, form)
+            template, calibration, start, _lo, _hi, _cut, content, link = _checked_job(run, form)
         except ValidationError as exc:
             errors, form_error, status = exc.render(), exc.message.render(), 400
         else:
             preview_query = {"template": template.name, "start": start, "offset_x_mm": calibration.offset_x_mm,
                              "offset_y_mm": calibration.offset_y_mm, "scale_x": calibration.scale_x,
-                             "scale_y": calibration.scale_y, "content": content}
+                             "scale_y": calibration.scale_y, "content": content,
+                             **({"digital_link": "1"} if link else {})}
     changes = storage.find("range_states", run_id=run["id"], order_by="id DESC")
     html = render_template(
         "portal/run.html", run=run, batch=batches.get(storage, run["batch_id"]),
@@ -145,8 +149,9 @@ def run_print_preview(run_id: int):
 def run_preview(run_id: int) -> Response:
     """The first page of the PDF as it would print, as a small PNG."""
     run = _run(run_id)
-    template, calibration, start, lo, hi, _cut, content = _checked_job(run)
-    labels = printing.labels(get_storage(), keystore(), run, current_app.config["PUBLIC_HOST"], lo, hi, content)
+    template, calibration, start, lo, hi, _cut, content, link = _checked_job(run)
+    labels = printing.labels(get_storage(), keystore(), run, current_app.config["PUBLIC_HOST"], lo, hi, content,
+                             digital_link=link)
     png = preview_png(labels, template, calibration=calibration, start=start, dpi=PREVIEW_DPI,
                       lang=current_language(), hidden_only=content == "hidden-only")
     return Response(_compact_png(png), mimetype="image/png", headers={"Cache-Control": "no-store"})
@@ -170,13 +175,13 @@ def run_pdf(run_id: int) -> Response:
     storage = get_storage()
     run = _run(run_id)
     try:
-        template, calibration, start, lo, hi, cut_lines, content = _checked_job(run)
+        template, calibration, start, lo, hi, cut_lines, content, link = _checked_job(run)
     except ValidationError:
         return _run_page(run, preview=True)  # the form again, each wrong value beside its field
     if content != "hidden-only":  # scratch labels are other stock: keep the stamp stock as the default
         printing.remember(storage, run["producer_id"], template.name, calibration)
     store, host, lang = keystore(), current_app.config["PUBLIC_HOST"], current_language()
-    labels = printing.labels(storage, store, run, host, lo, hi, content)
+    labels = printing.labels(storage, store, run, host, lo, hi, content, digital_link=link)
     first = next(labels)  # signing problems (a retired key) answer as an error page, not a broken download
 
     def render(sink) -> None:
