@@ -115,6 +115,7 @@ def test_a_broken_file_reports_every_problem_of_every_row_and_stores_nothing(app
                                json={"stage": "harvest", "at": "2026-11-22T09:15:00", "commune_code": "99999"})
     assert messages[(4, "at")] == single.get_json()["fields"]["at"]
     assert messages[(4, "commune_code")] == single.get_json()["fields"]["commune_code"]
+    assert "Thu hoạch" in messages[(5, "stage")] and "Đóng gói" in messages[(5, "stage")]  # what to write instead
     assert _events(app) == []  # line 2 was good, but nothing is stored
 
 
@@ -200,6 +201,7 @@ def test_the_cli_records_a_file_and_lists_every_problem(app, runner, world, tmp_
     failed = runner.invoke(cli, ["stages", "import", str(world.batch_a), str(bad)])
     assert failed.exit_code == 1 and "Nothing imported: 6 problem(s)" in failed.output
     assert "line 4, column Mã xã: " in failed.output and _events(app) == []
+    assert "line 5, column Giai đoạn: Unknown stage. Write one of: Planting / raising, Harvest," in failed.output
     good = tmp_path / "good.csv"
     good.write_text(EN_GOOD, encoding="utf-8")
     done = runner.invoke(cli, ["stages", "import", str(world.batch_a), str(good), "--json"])

@@ -76,6 +76,17 @@ def _time(text: str) -> str:
     return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour):02d}:{minute}:{second or '00'}+07:00"
 
 
+@dataclass(frozen=True)
+class UnknownStage(Message):
+    """A stage word we do not know: the message names the stages in the language it is shown in."""
+
+    key: str = "stage_import.unknown_stage"
+
+    def render(self, lang: str | None = None) -> str:
+        """The message with every stage's name in lang."""
+        return gettext(self.key, lang, names=", ".join(gettext(f"stage.{s}", lang) for s in events.STAGES))
+
+
 @dataclass
 class _Stage:
     """One stage being read: the API's event shape, and the file line of each part for its errors."""
@@ -105,7 +116,7 @@ def _stages(table: Table, report: ImportReport) -> list[_Stage]:
         key = tuple(row.get(f, "") for f in STAGE_FIELDS)
         item = {k: row[f"input_{k}"] for k in INPUT_FIELDS if row.get(f"input_{k}")}
         ship = {k: row[f"ship_to_{k}"] for k in SHIP_FIELDS if row.get(f"ship_to_{k}")}
-        if out and out[-1].key == key and any(key) and item:  # another input of the stage above
+        if out and out[-1].key == key and any(key):  # the stage above again: another input (or ship-to)
             stage = out[-1]
         else:
             data = {f: row[f] for f in STAGE_FIELDS if row.get(f)}
@@ -150,6 +161,8 @@ def import_stages(storage: Storage, batch_id: int, data: bytes, *, producer_id: 
                     problems = exc.fields or {"": exc.message}
                     for name, message in problems.items():
                         line, column = stage.where(name)
+                        if column == "stage" and message.key == "error.choice":
+                            message = UnknownStage()
                         report.errors.append(RowError(line, column, message, table.header(column)))
             if report.errors:
                 raise ImportFailed(report)
