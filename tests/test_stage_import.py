@@ -216,3 +216,12 @@ def test_the_openapi_document_describes_the_file_upload(client):
     post = doc["paths"]["/api/v1/batches/{batch_id}/events.csv"]["post"]
     assert {"text/csv", "multipart/form-data"} <= set(post["requestBody"]["content"])
     assert "errors" in post["responses"]["400"]["content"]["application/json"]["schema"]["properties"]
+
+
+def test_a_file_with_too_many_rows_is_refused(app, api, world):
+    rows = "".join(f"Lưu kho,20/11/2026 07:30,06978,Kho {i},,,,,\n" for i in range(stage_import.MAX_ROWS + 1))
+    answer = api("producer_a")("POST", f"/api/v1/batches/{world.batch_a}/events.csv",
+                               data=(VI_HEADER + "\n" + rows).encode(), content_type="text/csv")
+    assert answer.status_code == 400
+    assert [e["message"] for e in answer.get_json()["errors"]] == ["Tệp có quá 2000 dòng: hãy chia nhỏ."]
+    assert _events(app) == []
