@@ -66,7 +66,7 @@ def test_unknown_commune_is_shown_beside_the_place(app, login, world):
 def test_no_timeline_without_stages_but_the_passport_facts(app):
     html = app.test_client().get(_stamp_path(app)).get_data(as_text=True)
     assert "Hành trình sản phẩm" not in html and 'class="tl"' not in html
-    assert "<dt>Mã số thuế</dt><dd>5701998231</dd>" in html  # the producer's identifier (ND 37/2026)
+    assert "<dt>Mã số thuế</dt><dd>5701998233</dd>" in html  # the producer's identifier (ND 37/2026)
     assert "Nơi chế biến, đóng gói cuối cùng" not in html  # no stage recorded: nothing to say
 
 

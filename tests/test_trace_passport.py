@@ -38,7 +38,7 @@ def test_passport_by_qr_text_and_by_serial(app, api, world, client):
         body = response.get_json()
         _schema_check(client, body)
         assert body["product"]["name"] == "Trà hoa vàng" and body["gtin"] is None
-        assert body["producer"]["identifier"] == {"type": "tax_code", "value": "5701998231"}
+        assert body["producer"]["identifier"] == {"type": "tax_code", "value": "5701998233"}
         assert body["certifications"][0]["stars"] == 4 and body["certifications"][0]["status"] == "valid"
         assert body["traceability"]["code"] == format_serial(serial) and body["traceability"]["lot"] == "A-001"
         # the record as it stands: only the correction, and the last processing place is the corrected one
