@@ -123,6 +123,9 @@ ACCESS: dict[str, object] = {
     "api.batch_epcis_import": {"admin", "producer"},
     "api.passport": PUBLIC,
     "portal.stage_new": {"admin", "producer"},
+    "api.batch_events_import": {"admin", "producer"},
+    "portal.stage_import_page": {"admin", "producer"},
+    "portal.stage_import_template": {"admin", "producer"},
     "verify_web.digital_link_page": PUBLIC,
 }
 # Routes where producer B asking for producer A's record must get 404 (it exists, but is not theirs).
@@ -133,6 +136,7 @@ OWNED = {
     "portal.run_detail", "portal.run_preview", "portal.run_pdf", "portal.run_test_page", "portal.run_state",
     "portal.run_new", "portal.run_print_preview", "portal.run_codes_csv", "portal.product_photo",
     "api.batch_events", "api.batch_event_add", "api.batch_epcis", "api.batch_epcis_import", "portal.stage_new",
+    "api.batch_events_import", "portal.stage_import_page",
     "portal.producer_logo", "portal.producer_mark", "portal.producer_artwork",
 }
 CALLERS = ("anonymous", "producer_a", "producer_b", "inspector", "admin", "gateway")

@@ -12,8 +12,9 @@ from ..auth.access import load_identity, public, roles
 from ..context import get_storage
 from ..i18n import Message, gettext
 from ..registry import batches, products
+from ..registry.csv_import import ImportFailed
 from ..registry.fields import ValidationError
-from ..trace import epcis, epcis_import, events
+from ..trace import epcis, epcis_import, events, stage_import
 from ..trace import passport as trace_passport
 from ..verification.requests import run_check
 from . import bp
@@ -30,6 +31,23 @@ def batch_event_add(batch_id: int) -> tuple[Response, int, dict[str, str]]:
     row = events.record(storage, batch_id, json_object(), producer_id=g.identity.scope, user_id=g.identity.user_id,
                         source="api")
     return jsonify(events.present(row)), 201, {"Location": url_for("api.batch_events", batch_id=batch_id)}
+
+
+@bp.route("/batches/<int:batch_id>/events.csv", methods=["POST"])
+@roles("producer", "admin")
+def batch_events_import(batch_id: int) -> tuple[Response, int]:
+    """Record a file of stages (CSV or .xlsx: raw body or multipart "file"): 201, or 400 listing every problem."""
+    storage = get_storage()
+    batches.get(storage, batch_id, producer_id=g.identity.scope)  # 404 before reading a body for a batch not yours
+    upload = request.files.get("file")
+    data = upload.read() if upload is not None else request.get_data()
+    try:
+        report = stage_import.import_stages(storage, batch_id, data, producer_id=g.identity.scope,
+                                            user_id=g.identity.user_id)
+    except ImportFailed as exc:
+        return jsonify(error=Message("import.failed").render(), fields={}, errors=exc.report.error_dicts()), 400
+    rows = {e["id"]: e for e in events.list_for(storage, batch_id)}
+    return jsonify(rows=report.rows, items=[events.present(rows[i]) for i in report.created]), 201
 
 
 @bp.route("/batches/<int:batch_id>/events")
@@ -113,6 +131,37 @@ def openapi_paths(paths: dict[str, Any], schemas: dict[str, Any], errors: Callab
                  "responses": {"201": {"description": "The stored event", "content": {"application/json": {
                      "schema": {"$ref": "#/components/schemas/BatchEvent"}}}}, **errors(400, 401, 403, 404, 413)}},
     }
+    import_errors = {"type": "object", "properties": {
+        "error": {"type": "string"}, "fields": {"type": "object"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "line": {"type": "integer", "description": "File line (the header is line 1); 0 for the whole file"},
+            "column": {"type": ["string", "null"], "description": "The template's column name"},
+            "header": {"type": ["string", "null"], "description": "The column as the file's header names it"},
+            "message": {"type": "string"}}}}}}
+    file_schema = {"type": "string", "format": "binary"}
+    paths["/api/v1/batches/{batch_id}/events.csv"] = {"post": {
+        "summary": "Record a file of production stages (CSV or .xlsx), all or nothing", "tags": ["traceability"],
+        "parameters": batch_id,
+        "description": "Roles: producer (its own batches), admin; token scope issue. One stage per row, columns "
+                       f"{', '.join(stage_import.COLUMNS)} (or their Vietnamese headers, see "
+                       "/portal/stages/template.csv); consecutive rows with the same stage, at, commune_code, site "
+                       "and description are one stage with several inputs. A time without offset written "
+                       "DD/MM/YYYY HH:MM is Vietnam time. Each stage is checked as POST .../events checks it; if any "
+                       f"row is wrong nothing is stored and every problem is listed. At most {stage_import.MAX_BYTES} "
+                       f"bytes and {stage_import.MAX_ROWS} rows; stored with source csv.",
+        "requestBody": {"required": True, "content": {
+            "text/csv": {"schema": file_schema},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": file_schema},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {"file": file_schema},
+                                               "required": ["file"]}}}},
+        "responses": {
+            "201": {"description": "The stages recorded", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "rows": {"type": "integer"},
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/BatchEvent"}}}}}}},
+            "400": {"description": "Nothing stored: every problem of every row", "content": {
+                "application/json": {"schema": import_errors}}},
+            **errors(401, 403, 404, 413)}}}
     paths["/api/v1/batches/{batch_id}/epcis"] = {"get": {
         "summary": "The batch's stages as an EPCIS 2.0 document", "tags": ["traceability"], "parameters": batch_id,
         "description": "Roles: admin, inspector, producer (its own batches). Valid against GS1's EPCIS 2.0 JSON Schema; "

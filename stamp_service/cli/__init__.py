@@ -289,6 +289,19 @@ def batches(ctx: click.Context, as_json: bool, producer_id: int | None) -> None:
                                          f"{b['production_date']}  qty {b['quantity']}  origin {b['origin_commune_code']}")
 
 
+def _import_failed(exc: ImportFailed, file: Path, as_json: bool) -> None:
+    """Say every problem of a refused import file (JSON for scripts, one line each for people) and exit 1."""
+    errors = exc.report.error_dicts("en")
+    if as_json:
+        click.echo(json.dumps({"ok": False, "errors": errors}, ensure_ascii=False))
+    else:
+        click.echo(f"Nothing imported: {len(errors)} problem(s) in {file.name}", err=True)
+        for e in errors:
+            where = f"line {e['line']}" + (f", column {e['header']}" if e["header"] else "")
+            click.echo(f"  {where}: {e['message']}", err=True)
+    sys.exit(1)
+
+
 @cli.command("import")
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -302,22 +315,14 @@ def import_command(ctx: click.Context, kind: str, file: Path, as_json: bool) -> 
         try:
             report = import_csv(get_storage(), kind, data)
         except ImportFailed as exc:
-            errors = exc.report.error_dicts("en")
-            if as_json:
-                click.echo(json.dumps({"ok": False, "errors": errors}, ensure_ascii=False))
-            else:
-                click.echo(f"Nothing imported: {len(errors)} problem(s) in {file.name}", err=True)
-                for e in errors:
-                    where = f"line {e['line']}" + (f", column {e['header']}" if e["header"] else "")
-                    click.echo(f"  {where}: {e['message']}", err=True)
-            sys.exit(1)
+            _import_failed(exc, file, as_json)
     if as_json:
         click.echo(json.dumps({"ok": True, "created": report.created}))
     else:
         click.echo(f"Imported {len(report.created)} {kind} from {file.name}.")
 
 
-from . import stamps  # noqa: E402,F401  (registers the stamp commands on cli)
+from . import stages, stamps  # noqa: E402,F401  (registers the stage and stamp commands on cli)
 
 
 def main() -> Any:

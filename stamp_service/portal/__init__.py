@@ -6,5 +6,5 @@ bp = Blueprint("portal", __name__)
 
 from . import (  # noqa: E402,F401
     batches, decision_scans, home, imports, label_artwork, passwords, producers, product_photos, products,
-    recognitions, reports, runs, session_views, trace, users,
+    recognitions, reports, runs, session_views, stage_import, trace, users,
 )

@@ -167,6 +167,8 @@ def _cell_text(value: object) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0):  # a time of day matters (a batch stage's time): keep it, Vietnamese style
+            return value.strftime("%d/%m/%Y %H:%M")
         value = value.date()
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
@@ -222,9 +224,11 @@ def _csv_cells(data: bytes, report: ImportReport) -> Iterator[tuple[int, list[st
         raise ImportFailed(report) from None
 
 
-def read_table(data: bytes, kind: str) -> Table:
+def read_table(data: bytes, kind: str, headers_of: dict[str, list[str]] | None = None,
+               required: tuple[str, str] = ("name", "import.no_name_column"), max_rows: int = MAX_ROWS) -> Table:
     """Decode a CSV or .xlsx file into its rows, with headers mapped to field names; ImportFailed lists every
-    problem of the file's shape."""
+    problem of the file's shape. headers_of, required (column, message key) and max_rows let other importers
+    (a batch's stages) read their own columns the same way."""
     report = ImportReport(kind)
     if not data.strip():
         report.errors.append(RowError(0, None, Message("import.empty")))
@@ -235,21 +239,22 @@ def read_table(data: bytes, kind: str) -> Table:
         report.errors.append(RowError(0, None, Message("import.empty")))
         raise ImportFailed(report)
     header_line, header = first
-    aliases = {_key(alias): name for name, names in HEADERS[kind].items() for alias in [name, *names]}
+    known = headers_of if headers_of is not None else HEADERS[kind]
+    aliases = {_key(alias): name for name, names in known.items() for alias in [name, *names]}
     columns = [aliases.get(_key(h)) for h in header]
     headers: dict[str, str] = {}
     for col, text in zip(columns, header):
         if col and col not in headers:
             headers[col] = text.strip()
-    if "name" not in columns:
-        report.errors.append(RowError(header_line, None, Message("import.no_name_column")))
+    if required[0] not in columns:
+        report.errors.append(RowError(header_line, None, Message(required[1])))
         raise ImportFailed(report)
     rows = []
     for line, row in cells:
         if not any(c.strip() for c in row):
             continue
-        if len(rows) >= MAX_ROWS:
-            report.errors.append(RowError(line, None, Message("import.too_many_rows", {"max": MAX_ROWS})))
+        if len(rows) >= max_rows:
+            report.errors.append(RowError(line, None, Message("import.too_many_rows", {"max": max_rows})))
             raise ImportFailed(report)
         if any(c.strip() for c in row[len(header):]):
             report.errors.append(RowError(line, None, Message("import.extra_cells")))
@@ -260,11 +265,11 @@ def read_table(data: bytes, kind: str) -> Table:
     return Table(rows, headers)
 
 
-def template_csv(kind: str, lang: str | None = None) -> bytes:
+def template_csv(kind: str, lang: str | None = None, columns: tuple[str, ...] | None = None) -> bytes:
     """The empty import template of a kind: its header row, UTF-8 with a BOM so that Excel shows the diacritics."""
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\r\n").writerow(
-        [gettext(f"import.header.{kind}.{name}", lang) for name in TEMPLATE_COLUMNS[kind]])
+        [gettext(f"import.header.{kind}.{name}", lang) for name in columns or TEMPLATE_COLUMNS[kind]])
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 
