@@ -36,7 +36,7 @@ def upload(page: Page, path: Path) -> int:
     """Choose the file and tap the import button; the HTTP status of the POST."""
     page.locator("#f-file").set_input_files(str(path))
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.locator("main form").get_by_role("button", name="Nhập giai đoạn").tap()
+        page.locator("main form").get_by_role("button", name="Nhập công đoạn").tap()
     page.wait_for_load_state()
     return answer.value.status
 
@@ -46,8 +46,8 @@ def test_producer_imports_stages_on_a_phone_and_sees_every_error_beside_the_uplo
     page, world = phone.page, app.world
     sign_in(page, "producer_a")
     page.goto(f"/portal/batches/{world.batch_a}")
-    page.get_by_role("link", name="Nhập giai đoạn từ tệp CSV/Excel").tap()
-    expect(page.locator("h1")).to_have_text("Nhập giai đoạn sản xuất từ tệp")
+    page.get_by_role("link", name="Nhập công đoạn từ tệp CSV/Excel").tap()
+    expect(page.locator("h1")).to_have_text("Nhập công đoạn sản xuất từ tệp")
     phone.assert_no_sideways_scroll("stage import page")
     shot(page, "empty")
 
@@ -78,7 +78,7 @@ def test_producer_imports_stages_on_a_phone_and_sees_every_error_beside_the_uplo
     expect(lines.nth(2)).to_contain_text("Thời gian")
     # beside the upload: between the file field and the button, and on the first screen
     file_box, errors_box = page.locator("#f-file").bounding_box(), errors.bounding_box()
-    button_box = page.locator("main form").get_by_role("button", name="Nhập giai đoạn").bounding_box()
+    button_box = page.locator("main form").get_by_role("button", name="Nhập công đoạn").bounding_box()
     assert file_box["y"] < errors_box["y"] < button_box["y"] and errors_box["y"] < 740
     expect(page.locator("#f-file")).to_have_attribute("aria-describedby", "import-errors")
     phone.assert_no_sideways_scroll("stage import with errors")
@@ -91,7 +91,7 @@ def test_producer_imports_stages_on_a_phone_and_sees_every_error_beside_the_uplo
                      + row("Chế biến", "21/11/2026 08:00", "06978") + row("Đóng gói", "22/11/2026 09:15", "06978"))
     assert upload(page, good) == 302
     expect(page).to_have_url(re.compile(rf"/portal/batches/{world.batch_a}#stages$"))
-    expect(page.locator(".flash.success")).to_contain_text("Đã ghi 3 giai đoạn từ tệp.")
+    expect(page.locator(".flash.success")).to_contain_text("Đã ghi 3 công đoạn từ tệp.")
     expect(page.locator("ol.stages li")).to_have_count(3)
     expect(page.locator("ol.stages li").first).to_contain_text("Búp chè tươi")
     phone.assert_no_sideways_scroll("batch after import")

@@ -57,7 +57,7 @@ def _xlsx(rows) -> bytes:
 def test_portal_records_a_vietnamese_file_with_several_inputs_for_one_stage(app, login, world):
     session = login("producer_a")
     page = session.get(f"/portal/batches/{world.batch_a}").get_data(as_text=True)
-    assert "Nhập giai đoạn từ tệp CSV/Excel" in page and f"/portal/batches/{world.batch_a}/stages/import" in page
+    assert "Nhập công đoạn từ tệp CSV/Excel" in page and f"/portal/batches/{world.batch_a}/stages/import" in page
     done = _post(session, world, VI_GOOD.encode())
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/portal/batches/{world.batch_a}#stages")
     rows = _events(app)
@@ -72,7 +72,7 @@ def test_portal_records_a_vietnamese_file_with_several_inputs_for_one_stage(app,
                                                    "lot": "HL-07", "quantity": "5 kg"}
     assert packing["inputs"] is None and packing["event_time"] == "2026-11-22T02:15:00Z"
     shown = session.get(f"/portal/batches/{world.batch_a}").get_data(as_text=True)
-    assert "Đã ghi 3 giai đoạn từ tệp." in shown and "Hoa trà vàng khô" in shown
+    assert "Đã ghi 3 công đoạn từ tệp." in shown and "Hoa trà vàng khô" in shown
 
 
 def test_api_records_an_english_file_from_a_raw_body(app, api, world):
@@ -124,7 +124,7 @@ def test_the_portal_lists_the_errors_beside_the_upload(app, login, world):
     page = _post(login("producer_a"), world, BROKEN.encode())
     html = page.get_data(as_text=True)
     assert page.status_code == 400 and 'id="import-errors"' in html
-    assert html.index('id="f-file"') < html.index('id="import-errors"') < html.index(">Nhập giai đoạn</button>")
+    assert html.index('id="f-file"') < html.index('id="import-errors"') < html.index(">Nhập công đoạn</button>")
     for line, header in ((3, "Thời gian"), (4, "Mã xã"), (5, "Giai đoạn"), (5, "Nguyên liệu")):
         assert f"<td>{line}</td><td>{header}</td>" in html
     assert _events(app) == []
