@@ -11,6 +11,7 @@ import pytest
 
 from stamp_service.context import get_storage
 from stamp_service.trace import stage_import
+from test_csv_import import _xlsx
 
 VI_HEADER = "Giai đoạn,Thời gian,Mã xã,Địa điểm,Mô tả,Nguyên liệu,Nhà cung cấp,Lô nguyên liệu,Số lượng nguyên liệu"
 VI_GOOD = "\n".join([
@@ -41,17 +42,6 @@ def _events(app) -> list[dict]:
 def _post(session, world, data: bytes, name: str = "giai-doan.csv"):
     return session.post(f"/portal/batches/{world.batch_a}/stages/import", {"file": (io.BytesIO(data), name)},
                         content_type="multipart/form-data")
-
-
-def _xlsx(rows) -> bytes:
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def test_portal_records_a_vietnamese_file_with_several_inputs_for_one_stage(app, login, world):
