@@ -151,7 +151,9 @@ class Phone:
         self.http_errors: list[str] = []  # "status METHOD url" of answers >= 400
         self.load_errors: list[tuple[str, str]] = []  # (url, message) of the console's "Failed to load resource"
         self.console_errors: list[str] = []  # everything else logged as an error: CSP violations, script errors
-        page.context.on("request", lambda r: self.requests.append(r.url))
+        # Network requests only: Chromium's own pages (its PDF viewer loads chrome://resources/...) are not hosts.
+        page.context.on("request", lambda r: self.requests.append(r.url) if r.url.startswith(("http:", "https:", "ws:"))
+                        else None)
         page.context.on("requestfailed", self._failed)
         page.context.on("response", lambda r: self.http_errors.append(f"{r.status} {r.request.method} {r.url}")
                         if r.status >= 400 else None)
@@ -235,7 +237,10 @@ def phone(browser, live_server) -> Iterator[Phone]:
 def sign_in(page: Page, who: str) -> None:
     """Sign in on the login page as a fixture user ("producer_a", "inspector") and land on the role's start page
     (the inspection page for an inspector, the portal for the others)."""
-    page.goto("/login")
+    answer = page.goto("/login")
+    if page.locator("#f-email").count() == 0:  # say what came instead of timing out on the missing field
+        pytest.fail(f"/login answered {answer.status if answer else 'nothing'} at {page.url}: "
+                    f"{page.locator('body').inner_text()[:400]!r}")
     page.locator("#f-email").fill(f"{who}@example.vn")
     page.locator("#f-password").fill(PASSWORD)
     page.locator("main form").get_by_role("button", name="Đăng nhập").tap()
