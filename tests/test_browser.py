@@ -161,8 +161,11 @@ class Phone:
         page.on("pageerror", lambda e: self.console_errors.append(f"uncaught: {e}"))
 
     def _failed(self, request: Any) -> None:
-        # Chromium drops a page's favicon request when the next navigation starts before it is done: not a failure.
+        # Chromium drops a page's favicon request when the next navigation starts before it is done: not a failure;
+        # nor are its own pages' resources (chrome://, its PDF viewer's).
         if request.url.endswith("/static/favicon.svg") and request.failure == "net::ERR_ABORTED":
+            return
+        if not request.url.startswith(("http:", "https:", "ws:")):
             return
         self.failed.append(f"{request.url}: {request.failure}")
 
@@ -185,7 +188,10 @@ class Phone:
 
         Compared with the screen's width, not window.innerWidth: on a mobile viewport Chromium widens the layout
         viewport (and innerWidth) to fit content that overflows, so scrollWidth <= innerWidth would always hold.
+        Measured once the page has loaded: a page still fetching its stylesheet after a form post lays out
+        unstyled (a photo at its natural width).
         """
+        self.page.wait_for_load_state()
         size = self.page.evaluate(
             """() => {
               const width = document.documentElement.clientWidth;
