@@ -17,7 +17,7 @@ def local(stored: str) -> dt.datetime:
     return moment.astimezone(VIETNAM)
 
 
-OFFSET_HOURS = 7  # for grouping stored UTC times by Vietnam's days in SQL
+OFFSET_HOURS = VIETNAM.utcoffset(None) // dt.timedelta(hours=1)  # for grouping stored UTC times by Vietnam's days in SQL
 
 
 def today() -> dt.date:

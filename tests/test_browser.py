@@ -179,9 +179,8 @@ class Phone:
             self.console_errors.append(f"{message.text} ({url})")
 
     def shot(self, name: str) -> None:
-        """A full-page screenshot into test-artifacts/."""
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"), full_page=True)
+        """A full-page screenshot into test-artifacts/phone-<name>.png."""
+        screenshots("phone")(self.page, name)
 
     def assert_no_sideways_scroll(self, where: str) -> None:
         """The page fits the phone's width: nothing to scroll horizontally.

@@ -12,7 +12,7 @@ from stamp_service.context import get_storage
 from stamp_service.i18n import current_language, formats, gettext as _, has_text
 from stamp_service.inspection import charts, stats
 from stamp_service.verification.verdicts import TONE
-from stamp_service.vn_time import VIETNAM
+from stamp_service import vn_time
 
 from . import bp
 
@@ -29,7 +29,7 @@ def _verdict(name: str) -> str:
 @roles("admin", "inspector")
 def dashboard() -> str:
     """The last 30 days at a glance, and what needs doing next."""
-    today = dt.datetime.now(VIETNAM).date()  # the dashboard counts Vietnam's days, as every page shows times
+    today = vn_time.today()  # the dashboard counts Vietnam's days, as every page shows times
     data = stats.dashboard(get_storage(), today=today)
     en = current_language() == "en"
     per_day = charts.bar_chart([(formats.short_day(d), n) for d, n in data["scans_per_day"]],

@@ -295,7 +295,8 @@ def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool, host: str | 
             failed += 1
             results.append({"code": text, "ok": False, "verdict": exc.verdict, "reason": exc.message})
             continue
-        printed, foreign = parse_stamp_url(text)[0], foreign_host(text, host)
+        printed = parse_stamp_url(text)[0]
+        foreign = foreign_host(printed, host)
         if foreign:
             failed += 1
             results.append({"code": text, "ok": False, "verdict": "host-not-ours", "host": foreign,

@@ -52,12 +52,11 @@ def parse_stamp_url(text: str) -> tuple[str | None, bytes]:
     return (host.lower() if host else None), digits_to_bytes(digits)
 
 
-def foreign_host(text: str, ours: str | None) -> str | None:
-    """The host printed in front of a QR text when it is not ours (None if ours, absent, or ours unknown).
+def foreign_host(printed: str | None, ours: str | None) -> str | None:
+    """The printed host (parse_stamp_url's) when it is not ours (None if ours, absent, or ours unknown).
 
     The signature covers the claims, not the address in front of them: a genuine payload behind a look-alike
     domain sends shoppers to someone else's page, which can say "genuine" for anything."""
-    printed = parse_stamp_url(text)[0]
     if printed is None or not ours or printed == ours.lower():
         return None
     return printed

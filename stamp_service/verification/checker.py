@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..i18n import Message
+from ..i18n import Message, formats
 from ..keystore import PublicKeyRecord
 from ..registry import recognitions
 from ..registry.records import Row
@@ -22,7 +22,8 @@ from ..stamps.signing import verify_stamp
 from ..storage import Storage
 from . import claims as claim_rows, copy_detection, scans, suspicions
 from .copy_detection import Evidence, Rules
-from .identity import vietnam_day, vietnam_time
+from ..vn_time import VIETNAM, day_start_utc
+from .identity import vietnam_time
 from .verdicts import Reason, Verdict, reason
 
 @dataclass
@@ -73,7 +74,9 @@ def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.Scan
     warnings: list[Reason] = []
     if standing is not None and standing.status == "expired" and _made_while_certified(outcome):
         # Goods made under a valid certificate may be sold after it ends: tell the shopper, do not call it fake.
-        warnings.append(reason("certificate_expired_after", until=_day(outcome.recognition["valid_until"])))
+        # The date reads the Vietnamese way (03/12/2026) in either language, as the reason stores it.
+        warnings.append(reason("certificate_expired_after",
+                               until=formats.date(outcome.recognition["valid_until"], "vi")))
     elif standing is None or standing.status in ("expired", "superseded"):
         return Verdict("certificate-expired", [reason("certificate_expired")])
     if standing.status == "revoked":
@@ -113,11 +116,6 @@ def _made_while_certified(outcome: Outcome) -> bool:
         return False
     made = claims.production_date.isoformat()
     return rec["valid_from"] <= made <= rec["valid_until"]
-
-
-def _day(iso_day: str) -> str:
-    """A stored date as printed in a reason, the Vietnamese way (03/12/2026) in either language."""
-    return dt.date.fromisoformat(iso_day[:10]).strftime("%d/%m/%Y")
 
 
 def _differs_from_run(outcome: Outcome, run: Row) -> str | None:
@@ -166,7 +164,7 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
             stamp = verify_stamp(text, keys)
             outcome.claims, outcome.kid = stamp.claims, stamp.key.kid_hex
             outcome.printed_host = parse_stamp_url(text)[0]
-            foreign = foreign_host(text, host)
+            foreign = foreign_host(outcome.printed_host, host)
         else:
             serial = parse_serial(text)
             run = issuing.run_for_serial(storage, serial)
@@ -214,7 +212,7 @@ def identify(context: scans.ScanContext, recent: list[Row], now: dt.datetime) ->
     household: a phone's in-app browser that lost its cookie, a second phone on the same home wifi."""
     if not context.fresh or not context.net_hash:
         return context
-    day_start = scans.iso(dt.datetime.fromisoformat(vietnam_day(now) + "T00:00:00+07:00"))
+    day_start = day_start_utc(now.astimezone(VIETNAM).date())
     for row in recent:  # newest first
         if row["at"] < day_start:
             break
