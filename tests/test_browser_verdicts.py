@@ -63,6 +63,13 @@ def colours(page: Page, selector: str, prop: str = "color") -> list[list[list[fl
 shot = screenshots("verdict")
 
 
+def sign_out(page: Page) -> None:
+    """Forget the signed-in user. Waits for the page's last requests first: one still loading is answered with
+    the session cookie again, and a cookie cleared before it lands comes back."""
+    page.wait_for_load_state("networkidle")
+    page.context.clear_cookies()
+
+
 def path_of(text: str) -> str:
     return "/" + text.split("/", 3)[3]
 
@@ -273,14 +280,14 @@ def test_producer_photo_and_decision_scan_reach_the_shopper(phone: Phone, live_s
     shot(page, "producer-photo-form")
     page.get_by_role("button", name="Lưu", exact=True).tap()
     page.wait_for_url(re.compile(rf"/portal/products/{world.product_a}$"))
-    page.context.clear_cookies()
+    sign_out(page)
 
     sign_in(page, "admin")
     page.goto(f"/portal/recognitions/{world.recognition_a}/scan")
     page.locator("#f-scan").set_input_files(str(photo))
     page.get_by_role("button", name="Lưu", exact=True).tap()
     page.wait_for_url(re.compile(rf"/portal/products/{world.product_a}$"))
-    page.context.clear_cookies()
+    sign_out(page)
 
     open_page(page, stamp_path(app, world.run_a, 7))
     thumb = page.locator("a.photo img.thumb")
