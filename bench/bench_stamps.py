@@ -52,7 +52,7 @@ from stamp_service.stamps import claims as claims_mod
 from stamp_service.stamps import codec, issuing, signing
 from stamp_service.stamps.qr import qr_version
 from stamp_service.stamps.quotas import Limits
-from stamp_service.storage import Storage
+from stamp_service.storage import SQLiteStorage as Storage
 
 from _world import certified_batch  # bench/ is on sys.path when a benchmark runs as a script
 

@@ -231,7 +231,7 @@ def install_phase_timers(phases: Phases) -> None:
     from stamp_service import errors, keystore
     from stamp_service.auth import access
     from stamp_service.stamps import issuing
-    from stamp_service.storage import Storage
+    from stamp_service.storage import SQLiteStorage as Storage
     from stamp_service.verification import checker, copy_detection, scans
     from verify_web import pages
 

@@ -13,12 +13,12 @@ from . import errors, filters, settings_check
 from .auth import access
 from .auth.hashing import PasswordChecker
 from .auth.throttle import Limits as LoginLimits
-from .config import instance_path, load_config
+from .config import database_target, instance_path, load_config
 from .exports import Limits as ExportLimits
 from .context import close_storage
 from .stamps.quotas import limits_from
 from .trace import timeline
-from .storage import Storage
+from .storage import open_storage
 from .verification.claims import Limits as ClaimLimits
 from .verification.copy_detection import Rules
 from .verification.throttle import Limits
@@ -39,7 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings_check.check(app.config)  # a wrong setting stops start-up with its name, before anything is served
 
     # Migrations run at every start, so an upgrade needs no separate step.
-    Storage(app.config["DATABASE"], migrate=True).close()
+    open_storage(database_target(app.config), migrate=True).close()
     app.teardown_appcontext(close_storage)
 
     from verify_web import bp as verify_bp

@@ -17,6 +17,7 @@ SECRET_FILE = "secret_key"
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE": "ocop-stamp.db",  # relative to the instance folder
+    "DATABASE_URL": "",  # postgresql://user@host/db for several nodes; empty: the SQLite file DATABASE
     "KEY_DIR": "keys",  # relative to the instance folder
     "KEY_PASSPHRASE": None,
     "DEVELOPMENT": False,
@@ -63,6 +64,11 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
             app.config[key] = str(instance / app.config[key])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
+
+
+def database_target(config: Mapping[str, Any]) -> str:
+    """The database the service uses: DATABASE_URL (PostgreSQL) when set, else the SQLite file DATABASE."""
+    return config.get("DATABASE_URL") or config["DATABASE"]
 
 
 def _instance_secret(instance: Path) -> str:

@@ -67,5 +67,9 @@ def check(config: MutableMapping[str, Any]) -> None:
     proxies = config.get("PROXY_COUNT")
     if isinstance(proxies, bool) or not isinstance(proxies, int) or not 0 <= proxies <= 5:
         raise SettingsError(f"PROXY_COUNT must be the number of reverse proxies in front (0-5), not {proxies!r}")
+    url = config.get("DATABASE_URL")
+    if not isinstance(url, str) or (url and not url.startswith(("postgresql://", "postgres://"))):
+        raise SettingsError("DATABASE_URL must be a postgresql:// URL (several nodes sharing one database), or "
+                            "empty to use the SQLite file DATABASE")
     if config.get("DEFAULT_LANGUAGE") not in LANGUAGES:
         raise SettingsError(f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import io
 import re
 from dataclasses import dataclass
@@ -96,9 +97,33 @@ def build_world(app) -> World:
 def app(tmp_path, monkeypatch):
     """The service on a fresh instance folder in tmp_path, with the test world loaded."""
     monkeypatch.setenv("OCOP_STAMP_HOME", str(tmp_path / "instance"))
-    application = create_app({"TESTING": True, "PUBLIC_HOST": "tem.example.vn", "KEY_PASSPHRASE": KEY_PASSPHRASE})
+    extra = {}
+    url = os.environ.get("OCOP_STAMP_TEST_DATABASE_URL")
+    if url:
+        extra["DATABASE_URL"] = _fresh_database(url)
+    application = create_app({"TESTING": True, "PUBLIC_HOST": "tem.example.vn", "KEY_PASSPHRASE": KEY_PASSPHRASE,
+                              **extra})
     application.world = build_world(application)
-    return application
+    yield application
+    if url:
+        from stamp_service.storage.postgres import close_pool
+        close_pool(extra["DATABASE_URL"])
+        _drop_database(url, extra["DATABASE_URL"])
+
+
+def _fresh_database(server_url):
+    import uuid
+    import psycopg
+    name = f"ocop_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_database(server_url, url):
+    import psycopg
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from stamp_service.context import get_storage
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
-from stamp_service.storage.migrations import TABLES
+from stamp_service.storage import SQLiteStorage
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_a_full_disk_gives_503(app, code, db) -> None:
     assert phone(app).get(page_path(code)).status_code == 200
     db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0] + 1}")
     # Copies of that scan until no page is left, so the next scan cannot fit in a page's leftover space either.
-    columns = ", ".join(sorted(TABLES["scans"] - {"id"}))
+    columns = ", ".join(sorted(SQLiteStorage(app.config["DATABASE"]).columns("scans") - {"id"}))
     with pytest.raises(sqlite3.OperationalError, match="full"):
         for _ in range(100_000):
             db.execute(f"INSERT INTO scans ({columns}) SELECT {columns} FROM scans ORDER BY id LIMIT 1")

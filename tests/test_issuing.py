@@ -21,7 +21,7 @@ from stamp_service.stamps import issuing
 from stamp_service.stamps.errors import KeyRevoked
 from stamp_service.stamps.qr import qr_version
 from stamp_service.stamps.signing import verify_stamp
-from stamp_service.storage import Storage
+from stamp_service.storage import SQLiteStorage as Storage
 
 
 def issue(app, batch_id, count, **kw):

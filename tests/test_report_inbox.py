@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import sqlite3
 
 import pytest
 from PIL import Image
@@ -17,7 +16,7 @@ from stamp_service.context import get_storage
 from stamp_service.registry import products, recognitions
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
-from stamp_service.storage import Storage
+from stamp_service.storage import SQLiteStorage as Storage, StorageError
 from stamp_service.storage import migrations as schema
 from test_inspection import forge, stamp_codes
 
@@ -115,10 +114,10 @@ def test_notes_cannot_be_changed_or_removed(app, world, login):
     with app.app_context():
         storage = get_storage()
         event = storage.find_one("report_events", report_id=report_id)
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            storage.db.execute("UPDATE report_events SET detail = 'sửa' WHERE id = ?", [event["id"]])
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            storage.db.execute("DELETE FROM report_events WHERE id = ?", [event["id"]])
+        with pytest.raises(StorageError, match="append-only"):
+            storage.execute("UPDATE report_events SET detail = 'sửa' WHERE id = ?", [event["id"]])
+        with pytest.raises(StorageError, match="append-only"):
+            storage.execute("DELETE FROM report_events WHERE id = ?", [event["id"]])
         assert storage.get("report_events", event["id"])["detail"] == "Ghi chú đầu tiên"
 
 
@@ -258,7 +257,7 @@ def test_bad_changes_are_refused_with_a_message_and_change_nothing(app, world, l
 
 
 def test_old_report_statuses_are_carried_over_by_the_migration(tmp_path, monkeypatch):
-    import stamp_service.storage as storage_module
+    import stamp_service.storage.sqlite as storage_module
 
     names = [name for name, _ in schema.MIGRATIONS]
     before = schema.MIGRATIONS[:names.index("0011_reports_inbox")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import threading
 
 from stamp_service.auth import users
@@ -67,8 +69,8 @@ def test_wrong_passwords_are_throttled_with_doubling_delays(app, world, client):
         storage = get_storage()
         assert storage.count("failed_logins") == 5  # the refused try was never hashed nor logged
         # Let the first delay pass: one more try is allowed, and its failure doubles the wait.
-        storage.db.execute("UPDATE failed_logins SET at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3 seconds')")
-        storage.db.commit()
+        three_seconds_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=3)
+        storage.update_where("failed_logins", {"at": three_seconds_ago.strftime("%Y-%m-%dT%H:%M:%SZ")})
     assert _post_login(client, "admin@example.vn", "wrong again!!").status_code == 400
     again = _post_login(client, "admin@example.vn", PASSWORD)
     assert again.status_code == 429 and again.headers["Retry-After"] in ("3", "4")

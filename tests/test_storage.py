@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from stamp_service.storage import Conflict, Storage, UnknownReference
-from stamp_service.storage.migrations import MIGRATIONS, TABLES
+from stamp_service.storage import Conflict, SQLiteStorage as Storage, UnknownReference
+from stamp_service.storage.migrations import MIGRATIONS
 
 
 def test_schema_matches_the_declared_columns(tmp_path):
     storage = Storage(str(tmp_path / "db.sqlite"), migrate=True)
-    for table, columns in TABLES.items():
+    for table, columns in storage.tables().items():
         actual = {row[1] for row in storage.db.execute(f"PRAGMA table_info({table})").fetchall()}
         assert actual == columns, table
     assert storage.migrations_applied() == [name for name, _ in MIGRATIONS]

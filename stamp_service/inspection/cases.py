@@ -119,6 +119,7 @@ def update(storage: Storage, case_id: int, data: Mapping[str, Any], *, user_id: 
     if not values:
         raise ValidationError({}, Message("error.nothing_to_change"))
     with storage.transaction():  # the four-eyes check and the change it allows see the same history
+        storage.lock(f"case:{case_id}")
         case = require(storage, "cases", case_id, "case")
         if "status" in values:
             values["status"] = _next_status(storage, case, values["status"], user_id, role)

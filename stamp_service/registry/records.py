@@ -58,7 +58,7 @@ def save(
             if existing is None:
                 # absent optional fields take the column's default
                 return storage.insert(table, {k: v for k, v in values.items() if v is not None})
-            if "updated_at" in storage_columns(table):
+            if "updated_at" in storage.columns(table):
                 values = {**values, "updated_at": _now()}
             return storage.update(table, existing["id"], values)  # type: ignore[return-value]
         except Conflict as exc:
@@ -72,13 +72,6 @@ def save(
             # a database rule our validation did not catch first: still the caller's input, so a 400
             log.warning("refused by the database: %s", exc)
             raise ValidationError({}, Message("error.invalid_input")) from None
-
-
-def storage_columns(table: str) -> frozenset[str]:
-    """The columns a table has."""
-    from ..storage.migrations import TABLES
-
-    return TABLES[table]
 
 
 def merged(values: Mapping[str, Any], existing: Row | None) -> dict[str, Any]:

@@ -72,8 +72,10 @@ def issue_run(
         "production_date": batch["production_date"], "expiry_date": batch["expiry_date"],
         "certificate_valid_until": rec["valid_until"], "created_by": user_id, "hidden_code": int(hidden_code),
     }
-    with storage.transaction():  # BEGIN IMMEDIATE: concurrent runs queue here, so ranges never overlap
-        # Counted inside the transaction, so parallel requests cannot each pass on the same remainder.
+    with storage.transaction():
+        # One issuer at a time, on every node (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock), so ranges
+        # stay gap-free and disjoint, and parallel requests cannot each pass the quota on the same remainder.
+        storage.lock("serials")
         check_batch(storage, batch, count, limits.overprint_margin)
         if producer_id is not None:  # admins and the command line are exempt: they also set the quotas
             check_daily(storage, producer_id, count, limits.daily_quota, issued_at)

@@ -197,8 +197,9 @@ def claim(storage: Storage, store: KeyStore, code: str, hidden_code_text: str | 
                "net_hash": context.net_hash, "sender_hash": sender_hash}
     wait = 0
     # One write transaction: two buyers typing the right code at the same moment cannot both be first, and
-    # a flood cannot slip extra guesses between the count and the record.
+    # a flood cannot slip extra guesses between the count and the record (on PostgreSQL, the stamp's lock).
     with storage.transaction():
+        storage.lock(f"claim:{serial}")
         wait = _wait(storage, serial, who, now, limits)
         if wait:
             storage.insert("claim_attempts", {**attempt, "result": "limited"})

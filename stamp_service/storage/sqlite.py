@@ -1,0 +1,180 @@
+"""The embedded back end: one SQLite file through sqlite-utils (WAL, foreign keys on)."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from typing import Any, Iterator, Sequence
+
+import sqlite_utils
+
+from .base import Row, Storage, check_range
+from .errors import Conflict, MissingValue, StorageError, UnknownReference, unavailable
+from .migrations import MIGRATIONS
+
+# Tables of SQLite itself and of its extensions, never ours.
+_INTERNAL_PREFIXES = ("sqlite_",)
+
+
+class SQLiteStorage(Storage):
+    """A connection to the service's SQLite database file."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str, *, migrate: bool = False) -> None:
+        super().__init__()
+        self.path = self.target = path
+        self.db = sqlite_utils.Database(path)
+        self.db.conn.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA busy_timeout = 10000")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+        if migrate:
+            self.migrate()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def release(self) -> None:
+        """End of a request: the connection stays with its thread, but never with a transaction open."""
+        if self.db.conn.in_transaction:
+            self.db.conn.rollback()
+
+    # -- schema -------------------------------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database has not seen yet; return their names."""
+        applied: list[str] = []
+        # Rebuilding a table (SQLite cannot alter a CHECK) needs foreign keys off; they are checked before commit
+        # instead, as SQLite's own procedure for schema changes says. The pragma is a no-op inside a transaction.
+        self.db.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self.transaction():
+                self.db.execute(
+                    "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL"
+                    " DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
+                )
+                done = {r[0] for r in self.db.execute("SELECT name FROM _migrations").fetchall()}
+                for name, statements in MIGRATIONS:
+                    if name in done:
+                        continue
+                    for sql in statements:
+                        self.db.execute(sql)
+                    self.db.execute("INSERT INTO _migrations (name) VALUES (?)", [name])
+                    applied.append(name)
+                broken = self.db.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise StorageError(f"migration left {len(broken)} broken references, e.g. {tuple(broken[0])}")
+        finally:
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._forget_columns()
+        return applied
+
+    def migrations_applied(self) -> list[str]:
+        """Names of the migrations this database has, oldest first."""
+        return [r[0] for r in self.db.execute("SELECT name FROM _migrations ORDER BY rowid").fetchall()]
+
+    def pragma(self, name: str) -> Any:
+        """Read one PRAGMA value (for health checks and tests)."""
+        if not name.replace("_", "").isalpha():
+            raise ValueError(name)
+        return self.db.execute(f"PRAGMA {name}").fetchone()[0]
+
+    def _read_columns(self) -> dict[str, frozenset[str]]:
+        rows = self.db.execute(
+            "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p"
+            " WHERE m.type = 'table' AND m.name NOT LIKE '\\_%' ESCAPE '\\'"
+        ).fetchall()
+        tables: dict[str, set[str]] = {}
+        for table, column in rows:
+            if not table.startswith(_INTERNAL_PREFIXES):
+                tables.setdefault(table, set()).add(column)
+        return {t: frozenset(c) for t, c in tables.items()}
+
+    # -- transactions -------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["SQLiteStorage"]:
+        """All writes inside commit together or not at all; nested blocks become savepoints."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield self
+            return
+        try:
+            # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
+            # failing with "database is locked" when a read transaction tries to upgrade.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            # Read-only file, full disk, lock held past busy_timeout: an operator's problem, told apart from bugs.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            mapped = unavailable(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    def lock(self, name: str) -> None:
+        """SQLite has one writer at a time: BEGIN IMMEDIATE already holds the only lock there is."""
+        if not self.db.conn.in_transaction:
+            raise StorageError(f"lock {name!r} taken outside a transaction")
+
+    def check_writable(self) -> None:
+        """Raise StorageUnavailable unless a write would succeed now (the write is rolled back)."""
+        with contextlib.suppress(_ProbeDone), self.transaction():
+            self.db.execute("INSERT INTO _migrations (name) VALUES ('readiness probe')")
+            raise _ProbeDone  # rolls the probe row back
+
+    # -- statements ---------------------------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one statement written with ? placeholders in a transaction; return its rows (maintenance, tests)."""
+        with self.transaction():
+            return self._write("(statement)", sql, list(params))[1]
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        return [dict(r) for r in self.db.execute(sql, list(params)).fetchall()]
+
+    def _tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.db.execute(sql, list(params)).fetchall()]
+
+    def _write(self, table: str, sql: str, params: list[Any]) -> tuple[int, list[Row]]:
+        check_range(table, params)
+        try:
+            cursor = self.db.execute(sql, params)
+            rows = [dict(r) for r in cursor.fetchall()] if cursor.description else []
+            return cursor.rowcount, rows
+        except sqlite3.IntegrityError as exc:
+            raise _integrity_error(table, exc) from None
+
+    def _day(self, column: str, utc_offset_hours: int) -> str:
+        if utc_offset_hours:
+            return f"date({column}, '{utc_offset_hours:+d} hours')"
+        return f"substr({column}, 1, 10)"
+
+
+class _ProbeDone(Exception):
+    """Ends check_writable's transaction with a rollback."""
+
+
+def _integrity_error(table: str, exc: sqlite3.IntegrityError) -> StorageError:
+    text = str(exc)
+    if text.startswith("UNIQUE constraint failed:"):
+        columns = [c.strip().split(".")[-1] for c in text.split(":", 1)[1].split(",")]
+        return Conflict(table, columns)
+    if "FOREIGN KEY" in text:
+        return UnknownReference(table)
+    if text.startswith("NOT NULL constraint failed:"):
+        return MissingValue(table, text.rsplit(".", 1)[-1].strip())
+    return StorageError(f"{table}: {text}")
