@@ -11,8 +11,12 @@ import tomllib
 from pathlib import Path
 
 project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
-requirements = project["dependencies"] + project["optional-dependencies"]["test"]
+extras = project["optional-dependencies"]
+requirements = project["dependencies"] + extras["test"]
 for requirement in requirements:
+    if requirement.startswith(project["name"] + "["):  # the project's own extra, e.g. ocop-stamp[postgresql]
+        requirements.extend(extras[requirement.partition("[")[2].rstrip("]")])
+        continue
     match = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?>=([0-9][^,; ]*)", requirement)
     if match is None:
         sys.exit(f"no floor (>=) in {requirement!r}")

@@ -21,7 +21,8 @@ from stamp_service.stamps import issuing
 from stamp_service.stamps.errors import KeyRevoked
 from stamp_service.stamps.qr import qr_version
 from stamp_service.stamps.signing import verify_stamp
-from stamp_service.storage import SQLiteStorage as Storage
+from stamp_service.config import database_target
+from stamp_service.storage import open_storage
 
 
 def issue(app, batch_id, count, **kw):
@@ -42,7 +43,7 @@ def test_runs_are_contiguous_and_one_row_each(app, world):
 def _issue_in_process(args):
     db, key_dir, batch_id, n = args
     store = KeyStore(key_dir, KEY_PASSPHRASE, scrypt_n=2**10)
-    storage = Storage(db)
+    storage = open_storage(db)
     ranges = [(r["first_serial"], r["last_serial"]) for r in
               (issuing.issue_run(storage, store, batch_id, 7, issuer="VN", host="tem.example.vn") for _ in range(n))]
     storage.close()
@@ -50,7 +51,7 @@ def _issue_in_process(args):
 
 
 def test_concurrent_processes_never_overlap(app, world):
-    jobs = [(app.config["DATABASE"], app.config["KEY_DIR"], world.batch_a, 15)] * 4
+    jobs = [(database_target(app.config), app.config["KEY_DIR"], world.batch_a, 15)] * 4
     with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
         ranges = [r for result in pool.map(_issue_in_process, jobs) for r in result]
     serials = [s for lo, hi in ranges for s in range(lo, hi + 1)]
@@ -64,13 +65,13 @@ def _crash_inside_transaction(db, key_dir, batch_id):
     import stamp_service.stamps.issuing as target
 
     target.qr_version = lambda *a, **k: os._exit(3)  # the process dies after allocating, before committing
-    target.issue_run(Storage(db), KeyStore(key_dir, KEY_PASSPHRASE), batch_id, 50, issuer="VN", host="h.vn")
+    target.issue_run(open_storage(db), KeyStore(key_dir, KEY_PASSPHRASE), batch_id, 50, issuer="VN", host="h.vn")
 
 
 def test_a_crash_mid_issue_leaves_no_half_run(app, world):
     before = issue(app, world.batch_a, 5)
     proc = multiprocessing.get_context("spawn").Process(
-        target=_crash_inside_transaction, args=(app.config["DATABASE"], app.config["KEY_DIR"], world.batch_a))
+        target=_crash_inside_transaction, args=(database_target(app.config), app.config["KEY_DIR"], world.batch_a))
     proc.start()
     proc.join(60)
     assert proc.exitcode == 3

@@ -74,7 +74,7 @@ def init(ctx: click.Context, demo: bool) -> None:
     with app.app_context():
         storage = get_storage()
         click.echo(f"Instance: {app.instance_path}")
-        click.echo(f"Database: {app.config['DATABASE']} (schema: {', '.join(storage.migrations_applied())})")
+        click.echo(f"Database: {storage.target} (schema: {', '.join(storage.migrations_applied())})")
         if demo:
             _ensure_demo(app)
         else:
@@ -322,7 +322,7 @@ def import_command(ctx: click.Context, kind: str, file: Path, as_json: bool) -> 
         click.echo(f"Imported {len(report.created)} {kind} from {file.name}.")
 
 
-from . import stages, stamps  # noqa: E402,F401  (registers the stage and stamp commands on cli)
+from . import scans, stages, stamps  # noqa: E402,F401  (registers their commands on cli)
 
 
 def main() -> Any:

@@ -59,6 +59,10 @@ class Storage:
         """Raise StorageUnavailable unless a write would succeed now (the write is rolled back)."""
         raise NotImplementedError
 
+    def archive_scans(self, before: str, folder: str) -> list[str]:
+        """Take scans older than month `before` (YYYY-MM) out of the live table, kept whole elsewhere; return where."""
+        raise NotImplementedError
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement written with ? placeholders; return its rows (maintenance and tests only)."""
         raise NotImplementedError
@@ -279,6 +283,15 @@ class Storage:
             clause += (" AND " if clause else " WHERE ") + f"{since_column} >= ?"
             params.append(since)
         return clause, params
+
+
+def check_month(month: str) -> str:
+    """A month as YYYY-MM, or ValueError."""
+    import re
+
+    if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise ValueError(f"not a month (YYYY-MM): {month!r}")
+    return month
 
 
 def _and(clause: str) -> str:

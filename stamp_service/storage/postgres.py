@@ -20,7 +20,7 @@ from psycopg import errors as pg_errors
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
-from .base import Row, Storage, check_range
+from .base import Row, Storage, check_month, check_range
 from .errors import Conflict, MissingValue, StorageError, StorageUnavailable, UnknownReference
 from .pg_schema import POSTGRES_MIGRATIONS
 
@@ -198,8 +198,7 @@ class PostgresStorage(Storage):
 
     def detach_scans_before(self, month: str) -> list[str]:
         """Detach every monthly scans partition before month (YYYY-MM); they stay as tables to dump and drop."""
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-            raise ValueError(f"not a month (YYYY-MM): {month!r}")
+        check_month(month)
         detached = []
         for key in self.scan_partitions():
             if key < month:
@@ -207,6 +206,21 @@ class PostgresStorage(Storage):
                 self.connection.execute(f"ALTER TABLE scans DETACH PARTITION {name}")
                 detached.append(name)
         return detached
+
+    def archive_scans(self, before: str, folder: str) -> list[str]:
+        """Detach the monthly partitions before month `before`, and move older rows of the default partition into
+        a table of their own; return the tables, left for the operator to dump (pg_dump -t) and drop."""
+        check_month(before)
+        with self.transaction():
+            tables = self.detach_scans_before(before)
+            leftover = self.connection.execute("SELECT count(*) FROM scans_default WHERE at < %s", [before])
+            if leftover.fetchone()[0]:
+                name = f"scans_before_{before.replace('-', '_')}"
+                self.connection.execute(f"CREATE TABLE IF NOT EXISTS {name} (LIKE scans INCLUDING DEFAULTS)")
+                self.connection.execute(f"WITH moved AS (DELETE FROM scans_default WHERE at < %s RETURNING *)"
+                                        f" INSERT INTO {name} SELECT * FROM moved", [before])
+                tables.append(name)
+        return tables
 
     # -- transactions -------------------------------------------------------------------------------------------
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from typing import Any, Iterator, Sequence
 
 import sqlite_utils
 
-from .base import Row, Storage, check_range
+from .base import Row, Storage, check_month, check_range
 from .errors import Conflict, MissingValue, StorageError, UnknownReference, unavailable
 from .migrations import MIGRATIONS
 
@@ -135,6 +136,27 @@ class SQLiteStorage(Storage):
         with contextlib.suppress(_ProbeDone), self.transaction():
             self.db.execute("INSERT INTO _migrations (name) VALUES ('readiness probe')")
             raise _ProbeDone  # rolls the probe row back
+
+    def archive_scans(self, before: str, folder: str) -> list[str]:
+        """Move scans older than month `before` into folder/scans-before-YYYY-MM.db (a SQLite file with the same
+        scans table), then delete them here, in one transaction of the main database; return the file."""
+        check_month(before)
+        oldest = self.count_and_min("scans", "at")[1]
+        if oldest is None or oldest >= before:
+            return []
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        path = os.path.join(folder, f"scans-before-{before}.db")
+        self.db.execute("ATTACH DATABASE ? AS archive", [path])
+        try:
+            with self.transaction():
+                columns = ", ".join(sorted(self.columns("scans")))
+                self.db.execute(f"CREATE TABLE IF NOT EXISTS archive.scans AS SELECT {columns} FROM scans WHERE 0")
+                self.db.execute(f"INSERT INTO archive.scans ({columns}) SELECT {columns} FROM scans WHERE at < ?",
+                                [before])
+                self.db.execute("DELETE FROM scans WHERE at < ?", [before])
+        finally:
+            self.db.execute("DETACH DATABASE archive")
+        return [path]
 
     # -- statements ---------------------------------------------------------------------------------------------
 
