@@ -119,15 +119,23 @@ def _ensure_signing_key(app: Flask) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Worker threads (per process).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes: 1 serves with waitress; more with gunicorn (Linux, macOS), each with --threads.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
-    """Serve the portal, API and verification pages with the production WSGI server (waitress)."""
-    from ..server import serve as run
+def serve(ctx: click.Context, host: str, port: int, threads: int, workers: int) -> None:
+    """Serve the portal, API and verification pages with a production WSGI server: waitress in this process,
+    or gunicorn's processes with --workers. Several nodes may serve one PostgreSQL database (DATABASE_URL)."""
+    from ..app import create_app
+    from ..server import serve as run, serve_workers
 
     app = _app(ctx)
-    click.echo(f"Serving on http://{host}:{port}/ (instance {app.instance_path})")
-    run(app, host, port, threads=threads)
+    click.echo(f"Serving on http://{host}:{port}/ (instance {app.instance_path}, {workers} process(es))")
+    if workers == 1:
+        run(app, host, port, threads=threads)
+    else:
+        serve_workers(app, create_app, host, port, workers=workers, threads=threads)
 
 
 @cli.command()
