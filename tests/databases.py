@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 
+from stamp_service.storage import SQLiteStorage, open_storage
+
 ENV = "OCOP_STAMP_TEST_DATABASE_URL"
 
 postgres_only = pytest.mark.skipif(not os.environ.get(ENV), reason=f"PostgreSQL tests need {ENV}")
@@ -44,3 +46,27 @@ def drop_database(server_url: str, url: str) -> None:
     name = url.rpartition("/")[2].partition("?")[0]
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=postgres_only)])
+def storage(request, tmp_path):
+    """An empty, migrated database on each back end."""
+    if request.param == "sqlite":
+        store = SQLiteStorage(str(tmp_path / "db.sqlite"), migrate=True)
+        yield store
+        store.close()
+    else:
+        yield request.getfixturevalue("pg_storage")
+
+
+@pytest.fixture
+def pg_storage():
+    """An empty, migrated PostgreSQL database of its own (dropped afterwards)."""
+    server = pg_server_url()
+    if server is None:
+        pytest.skip("OCOP_STAMP_TEST_DATABASE_URL is not set")
+    url = fresh_database(server)
+    store = open_storage(url, migrate=True)
+    yield store
+    store.close()
+    drop_database(server, url)

@@ -96,12 +96,11 @@ def cluster(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("nodes")
     server = pg_server_url()
     url = fresh_database(server)
-    shared_keys = tmp_path / "keys"  # until signing keys live in the database, the nodes share the key folder
 
     def env_for(name: str) -> dict[str, str]:
         return {**os.environ, "OCOP_STAMP_HOME": str(tmp_path / name), "OCOP_STAMP_DATABASE_URL": url,
                 "OCOP_STAMP_SECRET_KEY": "s" * 64, "OCOP_STAMP_KEY_PASSPHRASE": PASSPHRASE,
-                "OCOP_STAMP_KEY_DIR": str(shared_keys), "OCOP_STAMP_PUBLIC_HOST": "tem.example.vn"}
+                "OCOP_STAMP_PUBLIC_HOST": "tem.example.vn"}
 
     env_a, env_b = env_for("node-a"), env_for("node-b")
     _cli(env_a, "init", "--demo")

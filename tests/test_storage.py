@@ -11,7 +11,7 @@ import pytest
 
 from stamp_service.storage import Conflict, MissingValue, SQLiteStorage, StorageError, UnknownReference, open_storage
 from stamp_service.storage.migrations import MIGRATIONS
-from databases import pg_server_url, postgres_only
+from databases import pg_storage, postgres_only, storage  # noqa: F401 - fixtures
 
 PRODUCER = {"name": "X", "type": "cooperative", "commune_code": "06978", "province_code": "22",
             "id_type": "tax_code", "id_value": "0101234565"}
@@ -152,29 +152,3 @@ def test_scans_are_partitioned_by_month_made_ahead_and_detachable(pg_storage):
     assert pg_storage.execute("SELECT count(*) AS n FROM scans_y2031m05")[0]["n"] == 1
     with pytest.raises(ValueError):
         pg_storage.detach_scans_before("2031-13")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=postgres_only)])
-def storage(request, tmp_path):
-    """An empty, migrated database on each back end."""
-    if request.param == "sqlite":
-        store = SQLiteStorage(str(tmp_path / "db.sqlite"), migrate=True)
-        yield store
-        store.close()
-    else:
-        yield request.getfixturevalue("pg_storage")
-
-
-@pytest.fixture
-def pg_storage():
-    """An empty, migrated PostgreSQL database of its own (dropped afterwards)."""
-    from databases import drop_database, fresh_database
-
-    server = pg_server_url()
-    if server is None:
-        pytest.skip("OCOP_STAMP_TEST_DATABASE_URL is not set")
-    url = fresh_database(server)
-    store = open_storage(url, migrate=True)
-    yield store
-    store.close()
-    drop_database(server, url)

@@ -578,3 +578,20 @@ MIGRATIONS.append(
         ],
     )
 )
+
+# With PostgreSQL the nodes share their signing keys through the database (stamp_service/shared_keys.py): the
+# sealed key files, encrypted with KEY_PASSPHRASE as on disk. SQLite keeps them in the key folder; the table
+# exists there too, so the two schemas stay the same.
+MIGRATIONS.append(
+    (
+        "0015_key_files",
+        [
+            f"""CREATE TABLE key_files (
+                name TEXT PRIMARY KEY,
+                content BLOB NOT NULL,
+                digest TEXT NOT NULL,
+                updated_at TEXT NOT NULL DEFAULT {NOW}
+            )""",
+        ],
+    )
+)

@@ -377,4 +377,15 @@ POSTGRES_MIGRATIONS: list[tuple[str, list[str]]] = [
             " FOR EACH ROW EXECUTE FUNCTION refuse_rewrite('batch events')",
         ],
     ),
+    (
+        "0015_key_files",
+        [
+            f"""CREATE TABLE key_files (
+    name {T} PRIMARY KEY,
+    content BYTEA NOT NULL,
+    digest {T} NOT NULL,
+    updated_at {T} NOT NULL DEFAULT {NOW}
+)""",
+        ],
+    ),
 ]
