@@ -131,6 +131,23 @@ class Storage:
         with self.transaction():
             return self._write(table, sql, [values[c] for c in cols] + params)[0]
 
+    def add_to(self, table: str, key: Mapping[str, Any], amounts: Mapping[str, int]) -> Row:
+        """Add amounts to the counters of the row with this key (made at the amounts if missing); return the row.
+        One statement (INSERT ... ON CONFLICT DO UPDATE, the same in SQLite and PostgreSQL), so concurrent
+        writers never lose a count."""
+        cols = self._names(table, {**key, **amounts})
+        sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in amounts)
+        sql = (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+               f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} RETURNING *")
+        with self.transaction():
+            return self._write(table, sql, [{**key, **amounts}[c] for c in cols])[1][0]
+
+    def delete_where(self, table: str, column: str, below: Any) -> int:
+        """Delete the rows whose column is below a value (expired counters and the like); return how many."""
+        self._known(table, column)
+        with self.transaction():
+            return self._write(table, f"DELETE FROM {table} WHERE {column} < ?", [below])[0]
+
     def get(self, table: str, row_id: Any) -> Row | None:
         """One row by id, or None."""
         return self.find_one(table, id=row_id)

@@ -595,3 +595,20 @@ MIGRATIONS.append(
         ],
     )
 )
+
+# Verification limits counted for all nodes at once (verification/throttle.py SharedThrottle, PostgreSQL); the
+# embedded deployment counts in memory, the table stays empty there.
+MIGRATIONS.append(
+    (
+        "0016_rate_counters",
+        [
+            """CREATE TABLE rate_counters (
+                key TEXT NOT NULL,
+                window_no INTEGER NOT NULL,
+                hits INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (key, window_no)
+            )""",
+            "CREATE INDEX rate_counters_window ON rate_counters (window_no)",
+        ],
+    )
+)

@@ -388,4 +388,16 @@ POSTGRES_MIGRATIONS: list[tuple[str, list[str]]] = [
 )""",
         ],
     ),
+    (
+        "0016_rate_counters",
+        [
+            f"""CREATE TABLE rate_counters (
+    key {T} NOT NULL,
+    window_no BIGINT NOT NULL,
+    hits BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (key, window_no)
+)""",
+            "CREATE INDEX rate_counters_window ON rate_counters (window_no)",
+        ],
+    ),
 ]

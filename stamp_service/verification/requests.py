@@ -16,7 +16,7 @@ from . import checker
 from .copy_detection import Rules
 from .identity import Device, DeviceCookies, client_household, network_hash, network_household, network_of
 from .scans import ScanContext, ua_family
-from .throttle import Limits, Throttle
+from .throttle import Limits, SharedThrottle, Throttle
 
 COOKIE = "ocop_d"
 
@@ -100,8 +100,12 @@ def throttle(context: ScanContext) -> None:
         checks.append((f"fresh:{net}", rules.fresh_per_network))
     else:
         checks.append((f"hh:{context.device or context.household}", rules.per_device))
-    counters = current_app.extensions.setdefault("ocop_stamp.throttle", Throttle())  # one per app (and test)
-    wait = counters.hit(checks, rules.window_seconds)
+    if current_app.config.get("DATABASE_URL"):  # several nodes: one count for all of them
+        shared = current_app.extensions.setdefault("ocop_stamp.shared_throttle", SharedThrottle())
+        wait = shared.hit(get_storage(), checks, rules.window_seconds)
+    else:
+        counters = current_app.extensions.setdefault("ocop_stamp.throttle", Throttle())  # one per app (and test)
+        wait = counters.hit(checks, rules.window_seconds)
     if wait:
         raise TooManyRequests(retry_after=wait)
 

@@ -1,7 +1,7 @@
 """Per-network and per-device limits on public verifications, so a flood cannot fill the disk or the CPU.
 
-Fixed windows counted in this process's memory (one waitress process serves the embedded deployment; several
-nodes would keep these counters in the shared database instead). The limits are set far above what the
+Fixed windows, counted in this process's memory on the embedded deployment (one process), and in the shared
+database with PostgreSQL (SharedThrottle), so a flood spread over several nodes meets one limit. The limits are set far above what the
 shoppers of one network scan in a window (a carrier-grade NAT /24 at peak season included), so a real
 shopper is refused only when someone floods from the very same network at the same time.
 """
@@ -12,8 +12,11 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 from . import thresholds
+
+if TYPE_CHECKING:
+    from ..storage import Storage
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,28 @@ class Throttle:
             for key, _ in checks:
                 self._counts[key] = self._counts.get(key, 0) + 1
             return 0
+
+
+class SharedThrottle:
+    """The same counting as Throttle, in the database table rate_counters, for several nodes."""
+
+    def __init__(self) -> None:
+        self._swept: int | None = None  # the last window this process cleared old counters for
+
+    def hit(self, storage: "Storage", checks: list[tuple[str, int]], window_seconds: int,
+            now: float | None = None) -> int:
+        """Count one request against each (key, limit); 0 if all are within their limits, else the seconds to
+        wait. A refused request is not counted (nodes racing at the limit may let a few more through)."""
+        now = time.time() if now is None else now
+        window = int(now // window_seconds)
+        if self._swept != window:
+            self._swept = window
+            storage.delete_where("rate_counters", "window_no", window)
+        keys = [key for key, _ in checks]
+        counts = {r["key"]: r["hits"] for r in storage.find("rate_counters", key=keys, window_no=window, order_by="key")}
+        if any(counts.get(key, 0) >= limit for key, limit in checks):
+            return max(1, math.ceil((window + 1) * window_seconds - now))
+        with storage.transaction():
+            for key in keys:
+                storage.add_to("rate_counters", {"key": key, "window_no": window}, {"hits": 1})
+        return 0
