@@ -37,7 +37,11 @@ def _run_dict(run: dict[str, Any]) -> dict[str, Any]:
 
 @cli.group()
 def keys() -> None:
-    """Manage signing keys (kept encrypted in the instance folder's keys/; see keys/README.md)."""
+    """Manage signing keys (kept encrypted in the instance folder's keys/; see keys/README.md).
+
+    Private keys need KEY_PASSPHRASE (environment OCOP_STAMP_KEY_PASSPHRASE); an unencrypted key is refused
+    unless DEVELOPMENT is on. A key's status is active, retired (signs no more stamps; those it signed stay
+    valid) or revoked (every stamp it signed reads key-revoked)."""
 
 
 @keys.command("generate")
@@ -107,7 +111,20 @@ def keys_revoke(kid: str, reason: str) -> None:
                    "under scratch-off foil.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 def issue(batch_id: int, count: int, inactive: bool, hidden_code: bool, as_json: bool) -> None:
-    """Allocate a run of serials for a batch; its QR texts come from `ocop-stamp codes RUN_ID`."""
+    """Allocate a run of serials for a batch; its QR texts come from `ocop-stamp codes RUN_ID`.
+
+    Prints the run (--json: id, batch_id, first_serial, last_serial, count, initial_state, kid, issued_at,
+    hidden_code, ...). Concurrent runs never overlap and a crash leaves no half-issued run. Refused for a
+    recalled batch and for a product whose current recognition is expired, revoked or missing, and when the
+    batch's runs would hold more than its quantity plus OVERPRINT_MARGIN (10% by default). The command line,
+    like an admin, is not held to a producer's daily quota. --inactive issues stamps that read "chưa kích hoạt"
+    until activated.
+
+    --hidden-code issues two-layer stamps (tem hai lớp): besides its QR, each stamp has an 8-digit hidden code
+    (mã cào) that is printed under scratch-off foil and checked once by the buyer, which a photocopied label
+    cannot carry. The codes are derived from the serial with a secret derived from the run's signing key:
+    nothing is stored per stamp, a code is never part of the QR text, and it is never logged. "hidden_code" in
+    the JSON is true for such a run, false otherwise."""
     try:
         run = issuing.issue_run(get_storage(), keystore(), batch_id, count, active=not inactive,
                                 issuer=current_app.config["ISSUER"], host=current_app.config["PUBLIC_HOST"],
@@ -131,7 +148,12 @@ def issue(batch_id: int, count: int, inactive: bool, hidden_code: bool, as_json:
 @click.argument("stamps_per_day", required=False, type=click.IntRange(0, quotas.MAX_DAILY_QUOTA))
 @click.option("--default", "use_default", is_flag=True, help="Clear the override: DAILY_STAMP_QUOTA applies again.")
 def quota(producer_id: int, stamps_per_day: int | None, use_default: bool) -> None:
-    """Show a producer's daily stamp quota, or set it (an admin's override of DAILY_STAMP_QUOTA)."""
+    """Show a producer's daily stamp quota, or set it (an admin's override of DAILY_STAMP_QUOTA).
+
+    Shows how many stamps the producer may issue in 24 hours (through the portal or the API with its own
+    account) and how many it issued in the last 24 hours. With a number, sets that producer's quota (0 stops
+    its issuing); --default clears the override so that DAILY_STAMP_QUOTA applies again. Runs an admin issues
+    for the producer's batches count towards the producer's day but are never refused by it."""
     default = quotas.limits_from(current_app.config).daily_quota
     storage = get_storage()
     if stamps_per_day is not None or use_default:
@@ -176,7 +198,12 @@ def _run(run_id: int) -> dict[str, Any]:
               help="text: one QR text per line. csv: a header serial,serial_text,url,hidden_code and one row per "
                    "stamp, UTF-8 (hidden_code, the mã cào, is empty for a run without hidden codes).")
 def codes(run_id: int, first: int | None, last: int | None, fmt: str) -> None:
-    """Print a run's QR texts, one per line, or a CSV with the hidden codes (for other printing systems)."""
+    """Print a run's QR texts, one per line, or a CSV with the hidden codes (for other printing systems).
+
+    --format csv prints UTF-8 CSV with the header serial,serial_text,url,hidden_code and one row per stamp: the
+    serial number, the serial as printed on the label (with its check digit, e.g. 1 234 567-1), the QR text and
+    the 8-digit hidden code (empty for a run without hidden codes; keep it as text: it may start with 0). A file
+    with hidden codes is a secret: send it only to a printer you trust."""
     run = _run(run_id)
     host = current_app.config["PUBLIC_HOST"]
     try:
@@ -208,7 +235,7 @@ def _state_command(run_id: int, state: str, first: int | None, last: int | None,
 @click.option("--from", "first", type=int, help="First serial (default: the whole run).")
 @click.option("--to", "last", type=int, help="Last serial.")
 def activate(run_id: int, first: int | None, last: int | None) -> None:
-    """Activate stamps that have been applied to products (kích hoạt)."""
+    """Activate stamps that have been applied to products (kích hoạt): a range, by default the whole run."""
     _state_command(run_id, "active", first, last, None)
 
 
@@ -262,7 +289,14 @@ def _offline_keys(jwks: Path | None) -> dict:
               "$OCOP_STAMP_PUBLIC_HOST): a stamp printed with another host fails, even with a good signature.")
 def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool, host: str | None) -> None:
     """Check stamps offline (signature, key, issue time, printed host): one line per code, exit 1 if any fails.
-    '-' reads stdin."""
+
+    No database is needed: the signature, the key (unknown, revoked) and that the stamp was issued inside its
+    key's validity window are checked against a JWKS file (for example saved from /.well-known/jwks.json) or the
+    instance's public keys, and so is the host printed in the QR code: with --host a stamp printed for another
+    host fails as host-not-ours even with a good signature (the signature covers the claims, not the address in
+    front of them, so a genuine payload behind a look-alike domain would send shoppers elsewhere). Prints one
+    line per code, OK with what the stamp says and its host, or FAIL verdict: reason. '-' reads codes from
+    standard input, one per line: `ocop-stamp codes 7 | ocop-stamp verify -`."""
     keys_by_kid = _offline_keys(jwks)
     texts = [line.strip() for c in code for line in (sys.stdin if c == "-" else [c]) if line.strip()]
     results, failed = [], 0
@@ -305,7 +339,29 @@ def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool, host: str | 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def templates(as_json: bool) -> None:
-    """List label templates (shipped A4 sheets and rolls, plus the instance's templates/ folder)."""
+    """List label templates (shipped A4 sheets and rolls, plus the instance's templates/ folder).
+
+    The shipped A4 sheets have 65, 40, 24, 21 and 8 labels, the roll labels are 50x30, 40x30 and 30x20 mm; any
+    JSON template in the instance folder's templates/ is listed too. For each: name, kind (sheet or roll),
+    labels per page, label size, the QR code's error-correction level and module size on that label, whether
+    the label has room for a hidden-code box beside the QR (hidden_box in the JSON), and whether it has room for
+    the GS1 Digital Link code of `print --digital-link` without a hidden-code box (digital_link, measured with
+    the longest lot GS1 allows).
+
+    Most office printers cannot print the outer 3-5 mm of a sheet, so on sheet templates nothing (QR or text) is
+    drawn within 4 mm of the paper's edge: where the outer labels reach the edge (as on a4-24-70x37 and
+    a4-21-70x42), every label of the sheet keeps that much blank along that side, so all labels stay alike. A
+    template for a printer that prints to the edge (label printers on rolls: the shipped roll templates) says
+    "borderless": true. Every label carries the call to action "Quét để xác thực" ("Scan to verify" with
+    --lang en) beside the QR.
+
+    A producer's own logo and its OCOP mark (the star-level mark of Quyết định 90/QĐ-OCOP) are uploaded on its
+    page in the portal ("Hình in trên nhãn tem"; the producer itself or the office; images are re-encoded as
+    JPEG without metadata, transparency flattened onto white) and printed in one row under the label's text,
+    wherever the text column has room (not on the smallest stocks). The mark of N stars is printed only while
+    the product's current recognition is valid and grants exactly N stars, the same number the run's labels
+    print; a revoked, expired or re-rated product's labels carry no mark. Both the portal's print and
+    `ocop-stamp print` read them from instance/media/producers/."""
     from print_layouts import TemplateError
     from print_layouts.render import describe
 
@@ -360,7 +416,37 @@ def print_command(run_id: int, template_name: str, output: Path, offset_x: float
                   offset_y: float | None, scale_x: float | None, scale_y: float | None, start: int, first: int | None,
                   last: int | None, cut_lines: bool, test_page: bool, hidden_only: bool, qr_only: bool,
                   digital_link: bool, lang: str) -> None:
-    """Write a print-ready PDF of a run's stamps for a label template (calibration is remembered per producer)."""
+    """Write a print-ready PDF of a run's stamps for a label template (calibration is remembered per producer).
+
+    A progress bar shows on standard error. --test-page writes an alignment page with label outlines and rulers
+    instead of stamps; on a sheet it also shows the printer's 4 mm unprintable margin as a grey band, with the
+    rulers hanging from its inner edge. The template and calibration used are remembered for the producer and
+    used as defaults next time. Print at 100 % scale: the PDF asks print dialogs not to shrink it.
+
+    For a run issued with --hidden-code (two-layer stamps) each label also gets a hidden-code box: a bordered
+    rectangle, at least 20 × 7 mm and at the same place on every label of a template (the bottom of the text
+    column), with the 8-digit code printed in it as 1234 5678 and "Cào lớp bạc, nhập mã để xác thực" under it.
+    Cover the box with a scratch-off foil sticker. The box takes room from the label's text, never from the QR:
+    a label where the QR would have to shrink below 0.35 mm modules is refused (of the shipped templates
+    a4-65-38x21, roll-40x30 and roll-30x20; see `ocop-stamp templates`). On such stock print the two layers
+    separately: --qr-only prints the QR labels without the box; --hidden-only prints the hidden codes alone, for
+    scratch-label stock: each label has the serial as printed on the QR label, the boxed code, the call to
+    action and the verification host, and no QR. Any template works. That print does not replace the
+    remembered template (scratch labels are usually other stock). Refused for a run without hidden codes.
+
+    --digital-link adds the lot's GS1 Digital Link as a second, smaller QR code on each label, for retail and
+    supply-chain scanners: https://PUBLIC_HOST/01/{gtin14}/10/{lot}, served by this service (see
+    docs/traceability.md). It names the lot, not the stamp, so it is the same on every label of the run and
+    proves nothing about authenticity: the stamp's own QR does that. It goes at the bottom right of the text
+    column (above a hidden-code box), with modules of 0.25-0.33 mm and its own 4-module quiet zone, never
+    overlapping the stamp's QR, its quiet zone, the text or the hidden-code box, and its ink at least 4 mm from
+    a sheet's edge. It takes room from the text, never from the stamp's QR. Refused, before anything is
+    written, with a clear message: for a product without a GTIN (add it on the product's page); on stock too
+    small for it, where the code would need modules under 0.25 mm or leave less than 12 mm of text above it (so
+    the call to action, product name, stars, serial and host stay: of the shipped templates a4-65-38x21 and
+    roll-30x20 never take it; with a hidden-code box only a4-8-99x67 does); and with --hidden-only (those labels
+    have no QR). The portal's print form has the same option: the checkbox "In thêm mã GS1 Digital Link" on the
+    run page, its refusals shown beside it."""
     from print_layouts import NoRoomForBox, NoRoomForLinkCode, TemplateError, render_pdf, render_test_page
 
     from .. import printing
