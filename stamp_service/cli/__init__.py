@@ -33,8 +33,8 @@ def _create_app() -> Flask:
 class AppCommands(AppGroup):
     """The root group: its commands run in the app's context (flask.cli's with_appcontext), the app loaded once.
 
-    Not FlaskGroup: that one adds --app, --env-file and --debug and loads the app to look up every command, and
-    `verify` must work with no database at all."""
+    Not FlaskGroup: that one adds --app, --env-file and --debug, takes in the commands of every installed Flask
+    plugin, and builds the app (creating its database) just to list the commands for --help."""
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
                      **extra: Any) -> click.Context:
