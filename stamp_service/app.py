@@ -9,19 +9,14 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import errors, filters, settings_check
+from . import errors, filters, settings
 from .auth import access
 from .auth.hashing import PasswordChecker
 from .auth.throttle import Limits as LoginLimits
 from .config import database_target, instance_path, load_config
-from .exports import Limits as ExportLimits
 from .context import close_storage
-from .stamps.quotas import limits_from
 from .trace import timeline
 from .storage import open_storage
-from .verification.claims import Limits as ClaimLimits
-from .verification.copy_detection import Rules
-from .verification.throttle import Limits
 
 
 class TLSAwareSessions(SecureCookieSessionInterface):
@@ -36,7 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("stamp_service", instance_path=str(instance_path()), instance_relative_config=True)
     Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     load_config(app, test_config)
-    settings_check.check(app.config)  # a wrong setting stops start-up with its name, before anything is served
+    settings.check(app.config)  # a wrong setting stops start-up with its name, before anything is served
 
     # Migrations run at every start, so an upgrade needs no separate step.
     open_storage(database_target(app.config), migrate=True).close()
@@ -58,11 +53,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     filters.register(app)
     timeline.register(app)
     access.check_every_route_declares_access(app)
-    Rules.from_config(app.config["COPY_RULES"])  # a wrong threshold stops start-up, not the first scan
-    Limits.from_config(app.config["VERIFY_LIMITS"])
-    ExportLimits.from_config(app.config["EXPORT_LIMITS"])
-    ClaimLimits.from_config(app.config["CLAIM_LIMITS"])  # likewise a wrong guessing limit
-    limits_from(app.config)  # and a wrong overprint margin or daily stamp quota
     login_limits = LoginLimits.from_config(app.config["LOGIN_LIMITS"])
     app.extensions["password_checker"] = PasswordChecker(login_limits.hash_workers, login_limits.hash_queue)
     if app.config["PROXY_COUNT"]:

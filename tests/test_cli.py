@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import click
-
 from stamp_service.cli import cli
+from stamp_service.cli.reference import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,17 +95,14 @@ def test_import_command(runner, tmp_path):
     assert runner.invoke(cli, ["import", "producers", str(tmp_path / "missing.csv")]).exit_code == 2
 
 
-def _commands(group: click.Group, prefix: str = "ocop-stamp"):
-    for name, command in group.commands.items():
-        path = f"{prefix} {name}"
-        yield path, command
-        if isinstance(command, click.Group):
-            yield from _commands(command, path)
+def _commands():
+    for path, command in walk(cli):
+        yield "ocop-stamp " + " ".join(path), command
 
 
 def test_every_command_has_help_and_is_documented(runner):
     docs = (ROOT / "README.md").read_text(encoding="utf-8") + (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    for path, command in _commands(cli):
+    for path, command in _commands():
         assert command.help, f"{path} has no help"
         assert f"`{path}" in docs, f"{path} is not documented in README.md or docs/cli.md"
         args = path.split()[1:] + ["--help"]

@@ -47,6 +47,13 @@ def test_development_true_spellings(tmp_path, monkeypatch, spelling):
     ("OFFICE_HOTLINE", ["0203"], "OFFICE_HOTLINE"),
     ("OFFICE_NAME", "  ", "OFFICE_NAME"),
     ("OFFICE_NAME", "x" * 121, "OFFICE_NAME"),
+    ("DECODE_CONCURRENCY", "2", "DECODE_CONCURRENCY must be a positive whole number"),
+    ("DECODE_WAIT_SECONDS", 0, "DECODE_WAIT_SECONDS must be a number above 0"),
+    ("READY_MIN_FREE_MB", -1, "READY_MIN_FREE_MB must be a whole number of at least 0"),
+    ("SESSION_COOKIE_SAMESITE", "None", "SESSION_COOKIE_SAMESITE must be one of Lax, Strict"),
+    ("SESSION_COOKIE_SECURE", "maybe", "SESSION_COOKIE_SECURE must be true or false"),
+    ("COPY_RULES", {"households_48h": 0}, "COPY_RULES.households_48h must be a positive integer"),
+    ("OVERPRINT_MARGIN", "10%", "OVERPRINT_MARGIN must be a number from 0 to 10"),
 ])
 def test_a_wrong_setting_stops_start_up_with_its_name(tmp_path, monkeypatch, name, value, words):
     with pytest.raises(SettingsError) as caught:
@@ -66,6 +73,8 @@ def test_default_language_is_read(tmp_path, monkeypatch):
     app = _make(tmp_path, monkeypatch, DEFAULT_LANGUAGE="en")
     page = app.test_client().get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert '<html lang="en">' in page
+    vietnamese_first = _make(tmp_path, monkeypatch).test_client().get("/", headers={"Accept-Language": "fr"})
+    assert '<html lang="vi">' in vietnamese_first.get_data(as_text=True)
 
 
 def test_serving_for_real_without_a_key_passphrase_is_refused(tmp_path, monkeypatch):
@@ -80,3 +89,11 @@ def test_the_command_line_says_which_setting_is_wrong_without_a_traceback(tmp_pa
     done = subprocess.run([sys.executable, "-m", "stamp_service.cli", "batches"], env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2 and "ISSUER" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_setting_checked_beside_its_domain_is_one_clear_line_too(tmp_path):
+    env = {**os.environ, "OCOP_STAMP_HOME": str(tmp_path / "instance"), "OCOP_STAMP_CLAIM_LIMITS": '{"guesses": 5}'}
+    done = subprocess.run([sys.executable, "-m", "stamp_service.cli", "batches"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("Error: configuration: unknown CLAIM_LIMITS: ['guesses']")
