@@ -8,6 +8,7 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from ..auth.access import public
+from ..auth.tokens import SCOPES
 from ..auth.users import ROLES
 from ..inspection import cases
 from ..registry import recognitions
@@ -19,7 +20,7 @@ from . import trace as trace_api
 from . import bp
 from .body import MAX_LIMIT
 from .resources import RESOURCES
-from .stamps import ISSUE
+from .stamps import ISSUE, RANGE
 
 ERROR = {
     "type": "object",
@@ -28,6 +29,7 @@ ERROR = {
         "error": {"type": "string", "description": "What went wrong, in the request's language"},
         "fields": {"type": "object", "additionalProperties": {"type": "string"},
                    "description": "Per-field messages for invalid input"},
+        "scope": {"enum": list(SCOPES), "description": "403 for a token without the scope the call needs: that scope"},
     },
 }
 
@@ -208,8 +210,7 @@ def _stamp_paths(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
         "responses": {"200": json_response("The run", schemas["Run"]), **_error_responses(401, 403, 404)}}}
     paths["/api/v1/runs/{run_id}/codes"] = {"get": {
         "summary": "The run's QR texts, one per line", "tags": ["stamps"], "description": _roles(("admin", "producer")),
-        "parameters": run_id + [{"name": n, "in": "query", "schema": {"type": "integer", "minimum": 1}}
-                                for n in ("from", "to")],
+        "parameters": run_id + [{"name": f.name, "in": "query", "schema": f.openapi()} for f in RANGE.fields],
         "responses": {"200": {"description": "text/plain, one QR text per line",
                               "content": {"text/plain": {"schema": {"type": "string"}}}},
                       **_error_responses(400, 401, 403, 404)}}}
@@ -227,9 +228,9 @@ def _stamp_paths(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
         "last_serial": {"type": "integer"}, "state": {"enum": ["active", "void"]},
         "note": {"type": ["string", "null"]}, "changed_by": {"type": ["integer", "null"]},
         "changed_at": {"type": "string"}}}
-    range_body = json_body({"type": "object", "properties": {
-        "from": {"type": ["integer", "null"], "minimum": 1}, "to": {"type": ["integer", "null"], "minimum": 1},
-        "reason": {"type": ["string", "null"]}}}, required=False)
+    range_body = RANGE.openapi()
+    range_body["properties"]["reason"] = {"type": ["string", "null"], "description": "Kept with the change"}
+    range_body = json_body(range_body, required=False)
     for action, text in (("activate", "Activate a range of a run"), ("void", "Void a range of a run")):
         paths[f"/api/v1/runs/{{run_id}}/{action}"] = {"post": {
             "summary": text, "tags": ["stamps"], "description": _roles(("admin", "producer")), "parameters": run_id,
