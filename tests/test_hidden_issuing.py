@@ -145,7 +145,7 @@ def test_openapi_describes_hidden_code(client):
     body = doc["paths"]["/api/v1/batches/{batch_id}/runs"]["post"]["requestBody"]["content"]["application/json"]
     properties = body["schema"]["properties"]
     # optional flags: a boolean, or null for the default (OpenAPI 3.1 says it with a type list, not `nullable`)
-    assert properties["hidden_code"]["type"] == ["boolean", "null"] and properties["active"]["type"] == ["boolean", "null"]
+    assert properties["hidden_code"]["type"] == properties["active"]["type"] == ["boolean", "null"]
     assert body["schema"]["required"] == ["count"]
     run = doc["paths"]["/api/v1/runs/{run_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert run["properties"]["hidden_code"]["type"] == "boolean"

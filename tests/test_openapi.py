@@ -55,7 +55,8 @@ def _walk(node: Any, where: str = "#"):
 def test_the_document_is_valid_openapi_3_1(client):
     served = client.get("/api/v1/openapi.json").get_json()
     assert served == json.loads(json.dumps(DOC))  # what is served is what these tests read
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in OpenAPIV31SpecValidator(served).iter_errors()]
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in OpenAPIV31SpecValidator(served).iter_errors()]
     assert errors == []
 
 
@@ -222,7 +223,8 @@ SPECIFIC |= {
     ("GET", "/api/v1/runs", 200): lambda c: c.call("producer_a", "GET", "/api/v1/runs"),
     ("GET", "/api/v1/runs/{run_id}", 200): lambda c: c.call("inspector", "GET", f"/api/v1/runs/{c.world.run_a}"),
     ("GET", "/api/v1/runs/{run_id}/codes", 200): lambda c: c.call(
-        "admin", "GET", f"/api/v1/runs/{c.world.run_a}/codes?from={c.world.first_serial}&to={c.world.first_serial + 2}"),
+        "admin", "GET", f"/api/v1/runs/{c.world.run_a}/codes",
+        query_string={"from": c.world.first_serial, "to": c.world.first_serial + 2}),
     ("GET", "/api/v1/runs/{run_id}/codes", 400): lambda c: c.call(
         "admin", "GET", f"/api/v1/runs/{c.world.run_a}/codes?from=abc"),
     ("GET", "/api/v1/runs/{run_id}/digital-link", 200): _digital_link,
@@ -327,8 +329,8 @@ def shared(tmp_path_factory):
 
 def _validator(method: str, path: str, status: int, media_type: str) -> Draft202012Validator:
     """The documented schema of this response, its $refs resolved within the document."""
-    pointer = "/".join(p.replace("~", "~0").replace("/", "~1")
-                       for p in ("paths", path, method.lower(), "responses", str(status), "content", media_type, "schema"))
+    parts = ("paths", path, method.lower(), "responses", str(status), "content", media_type, "schema")
+    pointer = "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
     registry = Registry().with_resource(DOC_URI, Resource.from_contents(DOC, default_specification=DRAFT202012))
     return Draft202012Validator({"$ref": f"{DOC_URI}#/{pointer}"}, registry=registry,
                                 format_checker=Draft202012Validator.FORMAT_CHECKER)

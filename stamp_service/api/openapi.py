@@ -17,10 +17,12 @@ from ..verification import claims
 from ..verification.verdicts import VERDICTS
 from . import sms as sms_api
 from . import trace as trace_api
+from ..stamps import claims as stamp_claims
 from . import bp
 from .body import MAX_LIMIT
 from .resources import RESOURCES
 from .stamps import ISSUE, RANGE
+from .verify import STAMP_SCHEMA
 
 ERROR = {
     "type": "object",
@@ -116,9 +118,10 @@ def document() -> dict[str, Any]:
         "summary": "Import producers or products from CSV (all rows or none)", "description": _roles(("admin",)),
         "tags": ["import"],
         "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"enum": list(KINDS)}}],
-        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}},
-                                                      "multipart/form-data": {"schema": {"type": "object", "properties": {
-                                                          "file": {"type": "string", "format": "binary"}}}}}},
+        "requestBody": {"required": True, "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"}}}}}},
         "responses": {"201": json_response("Imported: ids created", {
                           "type": "object", "required": ["kind", "rows", "created"], "properties": {
                               "kind": {"enum": list(KINDS)}, "rows": {"type": "integer"},
@@ -145,8 +148,7 @@ def document() -> dict[str, Any]:
             "scan_id": {"type": ["integer", "null"], "description": "null when the look-up was not recorded"},
             "scan_count": {"type": "integer"},
             "first_scan": {"type": ["string", "null"]},
-            "stamp": {"type": ["object", "null"], "description": "What the stamp says and our records; "
-                      "hidden_code: true when it has a scratch-off code to claim (POST /api/v1/claim)"},
+            "stamp": STAMP_SCHEMA,
             "claim": {"oneOf": [ref("Claim"), {"type": "null"}],
                       "description": "The first right hidden code, if a buyer has entered it"}}}
     # inline (decode refers to it): clients read the verdict's fields here
@@ -154,7 +156,8 @@ def document() -> dict[str, Any]:
         "summary": "Verify a stamp (QR text or typed serial): the verdict at scan time", "tags": ["verify"],
         "security": [], "description": "Public. Records a scan. Never cached (Cache-Control: no-store). Over the "
                                        "network's or device's look-up limit (config VERIFY_LIMITS): 429.",
-        "parameters": [{"name": "code", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 2000}}],
+        "parameters": [{"name": "code", "in": "query", "required": True,
+                        "schema": {"type": "string", "maxLength": 2000}}],
         "responses": {"200": json_response("The verdict", schemas["Verification"]), **_error_responses(400, 429)}}}
     _claim_paths(paths, schemas)
     trace_api.openapi_paths(paths, schemas, _error_responses)
@@ -163,7 +166,8 @@ def document() -> dict[str, Any]:
         "summary": "The token's user", "tags": ["auth"], "description": _roles(("admin", "inspector", "producer")),
         "responses": {"200": json_response("The user", {
             "type": "object", "required": ["id", "email", "role", "producer_id", "now"], "properties": {
-                "id": {"type": "integer"}, "email": {"type": "string", "format": "email"}, "role": {"enum": list(ROLES)},
+                "id": {"type": "integer"}, "email": {"type": "string", "format": "email"},
+                "role": {"enum": list(ROLES)},
                 "producer_id": {"type": ["integer", "null"]}, "now": {"type": "string", "format": "date-time"}}}),
             **_error_responses(401, 403)}}}
     _place_paths(paths, schemas)
@@ -239,7 +243,8 @@ def _stamp_paths(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     paths["/api/v1/batches/{batch_id}/recall"] = {"post": {
         "summary": "Recall a batch", "tags": ["stamps"], "description": _roles(("admin",)),
         "parameters": _path_id("batch_id"),
-        "requestBody": json_body({"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}),
+        "requestBody": json_body({"type": "object", "required": ["reason"],
+                                  "properties": {"reason": {"type": "string"}}}),
         "responses": {"200": json_response("The recalled batch", ref("Batch")),
                       **_error_responses(400, 401, 403, 404, 413)}}}
 
@@ -262,7 +267,7 @@ def _inspection_paths(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
         "responses": {"200": json_response("Claims, key, certificates, run, state, scans, signals, reports, cases", {
             "type": "object", "required": ["serial", "serial_text", "claims", "run", "state", "scans", "scan_count"],
             "properties": {
-                "serial": {"type": "integer"}, "serial_text": {"type": "string"}, "claims": {"type": "object"},
+                "serial": {"type": "integer"}, "serial_text": {"type": "string"}, "claims": stamp_claims.JSON_SCHEMA,
                 "key": {"type": ["object", "null"]}, "run": {"type": "object"}, "state": {"type": "string"},
                 "batch": ref("Batch"), "product": {"type": "object"}, "producer": {"type": "object"},
                 "recognitions": {"type": "array"}, "scans": {"type": "array", "items": {"type": "object"}},
