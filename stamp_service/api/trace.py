@@ -190,4 +190,3 @@ def openapi_paths(paths: dict[str, Any], schemas: dict[str, Any], errors: Callab
         "responses": {"200": {"description": "The passport", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Passport"}}}},
             **errors(400, 404, 429)}}}
-
