@@ -183,12 +183,15 @@ def test_openapi_document_describes_every_api_route(app, client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
+    routes = set()
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/"):
             continue
         path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, (path, method)
+            routes.add((path, method))
+    assert documented - routes == set(), "documented operations the app does not have"
     assert doc["components"]["schemas"]["Recognition"]["properties"]["stars"]["maximum"] == 5
 
 
