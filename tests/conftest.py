@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 import pytest
 from flask import Flask
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from PIL import Image
 from werkzeug.routing.rules import Rule
 
@@ -164,11 +166,30 @@ def world_template(tmp_path_factory) -> Callable[[], WorldTemplate]:
     return current
 
 
+class SharedTemplateCode(BytecodeCache):
+    """Jinja's compiled templates kept for the whole session, so each test's app loads them instead of compiling
+    them again (compiling was a page test's largest cost). Jinja checks each entry against the template's source."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = SharedTemplateCode()
+
+
 def app_on_world(template: WorldTemplate, instance: Path, monkeypatch, config: Mapping[str, Any] = ()) -> Flask:
     """The service started on a fresh copy of the template world in instance, with config added to the tests'."""
     world = materialise_world(template, instance)
     monkeypatch.setenv("OCOP_STAMP_HOME", str(instance))
     application = create_app({**CONFIG, **dict(config)})
+    application.jinja_env.bytecode_cache = TEMPLATE_CODE
     application.world = world
     return application
 
