@@ -111,10 +111,10 @@ class WorldTemplate:
     folder: Path
     database: str  # the database file's name inside the folder
     world: World
-    days: tuple[dt.date, dt.date]  # the server's and Vietnam's date it was built on: its dates are relative to them
 
 
 def _days() -> tuple[dt.date, dt.date]:
+    # the server's and Vietnam's dates: the world's dates are relative to them (build_world's today)
     return dt.date.today(), vn_today()
 
 
@@ -126,7 +126,7 @@ def build_template(folder: Path) -> WorldTemplate:
         world = build_world(application)
     database = Path(application.config["DATABASE"])
     assert database.parent == folder, "the world's database must live in its instance folder to be copied with it"
-    return WorldTemplate(folder, database.name, world, _days())
+    return WorldTemplate(folder, database.name, world)
 
 
 def materialise_world(template: WorldTemplate, instance: Path) -> World:
@@ -163,6 +163,7 @@ def world_template(tmp_path_factory) -> Callable[[], WorldTemplate]:
             built[days] = build_template(tmp_path_factory.mktemp("world") / "instance")
         return built[days]
 
+    current()  # now, as session fixtures come first: before any test's own fixtures change the environment
     return current
 
 
