@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-import os
 import io
 import re
+import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator, Mapping
 
 import pytest
+from flask import Flask
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from PIL import Image
+from werkzeug.routing.rules import Rule
 
 from stamp_service import create_app
 from stamp_service.auth import users
@@ -22,9 +28,13 @@ from stamp_service.portal.products import media_folder
 from stamp_service.registry import batches, producers, products, recognitions
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
+from stamp_service.vn_time import today as vn_today
+
+from databases import drop_database, fresh_database, pg_server_url, postgres_only
 
 PASSWORD = "correct horse battery"
 KEY_PASSPHRASE = "test-only key passphrase"
+CONFIG = {"TESTING": True, "PUBLIC_HOST": "tem.example.vn", "KEY_PASSPHRASE": KEY_PASSPHRASE}
 
 
 @dataclass
@@ -93,37 +103,163 @@ def build_world(app) -> World:
                      tokens, run_a["first_serial"], visit["id"], case["id"], photo)
 
 
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    """The service on a fresh instance folder in tmp_path, with the test world loaded."""
-    monkeypatch.setenv("OCOP_STAMP_HOME", str(tmp_path / "instance"))
-    extra = {}
-    url = os.environ.get("OCOP_STAMP_TEST_DATABASE_URL")
-    if url:
-        extra["DATABASE_URL"] = _fresh_database(url)
-    application = create_app({"TESTING": True, "PUBLIC_HOST": "tem.example.vn", "KEY_PASSPHRASE": KEY_PASSPHRASE,
-                              **extra})
-    application.world = build_world(application)
-    yield application
+# --- the world, built once a session and copied for each test ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorldTemplate:
+    """An instance folder holding a built world (database, keys, media, secret key), never served from itself;
+    with PostgreSQL, the world's database is a template database on the test server instead of the file."""
+
+    folder: Path
+    database: str  # the database file's name inside the folder
+    world: World
+    database_url: str | None = None  # PostgreSQL: the template database
+
+
+def _days() -> tuple[dt.date, dt.date]:
+    # the server's and Vietnam's dates: the world's dates are relative to them (build_world's today)
+    return dt.date.today(), vn_today()
+
+
+def build_template(folder: Path, backend: str = "sqlite") -> WorldTemplate:
+    """Build the test world into an empty instance folder (and, for PostgreSQL, a template database), exactly as a
+    test's own app would."""
+    url = fresh_database(pg_server_url()) if backend == "postgresql" else None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OCOP_STAMP_HOME", str(folder))
+        application = create_app({**CONFIG, **({"DATABASE_URL": url} if url else {})})
+        world = build_world(application)
     if url:
         from stamp_service.storage.postgres import close_pool
-        close_pool(extra["DATABASE_URL"])
-        _drop_database(url, extra["DATABASE_URL"])
+
+        close_pool(url)  # a template database must have no connections when it is copied
+    database = Path(application.config["DATABASE"])
+    assert database.parent == folder, "the world's database must live in its instance folder to be copied with it"
+    return WorldTemplate(folder, database.name, world, url)
 
 
-def _fresh_database(server_url):
-    import uuid
-    import psycopg
-    name = f"ocop_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server_url.rsplit("/", 1)[0] + "/" + name
+def materialise_world(template: WorldTemplate, instance: Path) -> tuple[World, dict[str, Any]]:
+    """Copy the template's world into the instance folder (which must not exist yet); its ids, fresh, and the
+    settings that point an app at the copy.
+
+    The one place a back end copies a world: SQLite copies the file through the backup API, which reads a
+    consistent snapshot even while the template's connection (kept by its thread) holds its WAL open;
+    PostgreSQL makes a database with CREATE DATABASE ... TEMPLATE (a file-level copy on the server).
+    """
+    sqlite_files = {template.database, f"{template.database}-wal", f"{template.database}-shm"}
+    # copy2 and copystat keep the modes: the secret key 0600, the key and instance folders 0700, as made.
+    shutil.copytree(template.folder, instance, ignore=lambda _dir, names: [n for n in names if n in sqlite_files])
+    world = copy.deepcopy(template.world)  # tests may add to their World (test_roles' artwork)
+    if template.database_url:
+        template_name = template.database_url.rpartition("/")[2]
+        return world, {"DATABASE_URL": fresh_database(pg_server_url(), template=template_name)}
+    source = sqlite3.connect(f"file:{template.folder / template.database}?mode=ro", uri=True)
+    target = sqlite3.connect(instance / template.database)
+    try:
+        with target:
+            source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return world, {}
 
 
-def _drop_database(server_url, url):
-    import psycopg
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory) -> Callable[[], WorldTemplate]:
+    """world_template() -> the session's built world, rebuilt when the day has changed since (a world built
+    before midnight has yesterday's batches and recognitions, not what a test's own world would have)."""
+    built: dict[tuple[dt.date, dt.date, str], WorldTemplate] = {}
+
+    def current(backend: str = "sqlite") -> WorldTemplate:
+        key = (*_days(), backend)
+        if key not in built:
+            for old in [k for k in built if k[2] == backend]:
+                _drop_template(built.pop(old))
+            built[key] = build_template(tmp_path_factory.mktemp("world") / "instance", backend)
+        return built[key]
+
+    current()  # now, as session fixtures come first: before any test's own fixtures change the environment
+    yield current
+    for template in built.values():
+        _drop_template(template)
+
+
+def _drop_template(template: WorldTemplate) -> None:
+    if template.database_url:
+        drop_database(pg_server_url(), template.database_url)
+
+
+class SharedTemplateCode(BytecodeCache):
+    """Jinja's compiled templates kept for the whole session, so each test's app loads them instead of compiling
+    them again (compiling was a page test's largest cost). Jinja checks each entry against the template's source."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = SharedTemplateCode()
+
+
+def app_on_world(template: WorldTemplate, instance: Path, monkeypatch, config: Mapping[str, Any] = ()) -> Flask:
+    """The service started on a fresh copy of the template world in instance, with config added to the tests'."""
+    world, database = materialise_world(template, instance)
+    monkeypatch.setenv("OCOP_STAMP_HOME", str(instance))
+    application = create_app({**CONFIG, **database, **dict(config)})
+    application.jinja_env.bytecode_cache = TEMPLATE_CODE
+    application.world = world
+    return application
+
+
+def _reuse_url_builders() -> None:
+    """Share werkzeug's generated URL builders between the apps of a session.
+
+    Every create_app compiles two Python functions per route (werkzeug's Rule._compile_builder: an AST built
+    and compiled each time), which was most of what a test's app cost. A builder is a pure function of the
+    rule's text and parse (converters are looked up on the bound rule when it runs), so one compiled per rule
+    serves every app. Rules with defaults are left alone: their builders fold a converted default in.
+    """
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:  # another werkzeug: no sharing, only slower
+        return
+    builders: dict[tuple[Any, ...], Any] = {}
+
+    def shared(self: Rule, append_unknown: bool = True):
+        if self.defaults:
+            return compile_builder(self, append_unknown)
+        key = (self.rule, self.host, self.subdomain, self.merge_slashes, tuple(self._trace), append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(self, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = shared  # type: ignore[method-assign]
+
+
+_reuse_url_builders()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=postgres_only)])
+def backend(request) -> str:
+    """The storage back end a test runs on: every test that uses the app runs on SQLite and, when
+    OCOP_STAMP_TEST_DATABASE_URL names a server, again on PostgreSQL (in a database of its own)."""
+    return request.param
+
+
+@pytest.fixture
+def app(world_template, backend, tmp_path, monkeypatch):
+    """The service on a fresh instance folder in tmp_path, with (a copy of) the test world loaded."""
+    application = app_on_world(world_template(backend), tmp_path / "instance", monkeypatch)
+    yield application
+    url = application.config.get("DATABASE_URL")
+    if url:
+        drop_database(pg_server_url(), url)
 
 
 @pytest.fixture
@@ -190,3 +326,15 @@ def api(app):
         return call
 
     return make
+
+
+@pytest.fixture(scope="session")
+def session_chromium() -> Iterator[Any]:
+    """One headless chromium for the whole session: launching it cost a second or two per browser test.
+
+    Tests get it through test_browser.browser, which gives each its own contexts and closes them after it.
+    """
+    from test_browser import launched_chromium  # the browser tests' module owns chromium's set-up
+
+    with launched_chromium() as launched:
+        yield launched

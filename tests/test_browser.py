@@ -8,6 +8,7 @@ Full-page screenshots go to test-artifacts/ at the repository root for a human t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -129,8 +130,7 @@ def live_server(app, monkeypatch) -> Iterator[str]:
 # --- the browser -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def chromium_executable() -> str:
+def chromium_path() -> str:
     """Debian's chromium (skip without it; fail in CI)."""
     if sync_playwright is None:
         missing("the playwright package", "pip install -e '.[test]'")
@@ -138,6 +138,24 @@ def chromium_executable() -> str:
     if path is None:
         missing("chromium", "install Debian's chromium package: apt-get install chromium")
     return path
+
+
+@pytest.fixture
+def chromium_executable() -> str:
+    """Debian's chromium (skip without it; fail in CI)."""
+    return chromium_path()
+
+
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's headless chromium, allowed to resolve only the test server (127.0.0.1)."""
+    path = chromium_path()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 class Phone:
@@ -215,14 +233,16 @@ class Phone:
 
 
 @pytest.fixture
-def browser(chromium_executable, live_server) -> Iterator[Any]:
-    """Debian's headless chromium, allowed to resolve only the test server (shared by every page test)."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser(session_chromium, live_server) -> Iterator[Any]:
+    """The session's headless chromium (conftest.session_chromium), for this test's server; every context the
+    test opens (its own cookies, storage and cache: its own phone) is closed after it, so none outlives it."""
+    before = set(session_chromium.contexts)
+    try:
+        yield session_chromium
+    finally:
+        for context in session_chromium.contexts:
+            if context not in before:
+                context.close()
 
 
 @pytest.fixture

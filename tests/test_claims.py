@@ -328,13 +328,11 @@ def test_api_flood_gets_429_with_retry_after(app, client):
     assert flood.status_code == 429 and 3500 < int(flood.headers["Retry-After"]) <= 3602
 
 
-def test_api_claim_limits_are_configurable(tmp_path, monkeypatch):
-    from conftest import KEY_PASSPHRASE, build_world
+def test_api_claim_limits_are_configurable(world_template, tmp_path, monkeypatch):
+    from conftest import app_on_world
 
-    monkeypatch.setenv("OCOP_STAMP_HOME", str(tmp_path / "instance"))
-    app = create_app({"TESTING": True, "PUBLIC_HOST": "tem.example.vn", "KEY_PASSPHRASE": KEY_PASSPHRASE,
-                      "CLAIM_LIMITS": {"wrong_per_serial": 2, "serial_hours": 1}})
-    app.world = build_world(app)
+    app = app_on_world(world_template(), tmp_path / "instance", monkeypatch,
+                       {"CLAIM_LIMITS": {"wrong_per_serial": 2, "serial_hours": 1}})
     (_s, text, code), *_ = hidden_run(app, 1)
     client = app.test_client()
     for _ in range(2):

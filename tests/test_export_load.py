@@ -18,8 +18,7 @@ import urllib.parse
 import pytest
 import waitress
 
-from conftest import KEY_PASSPHRASE, build_world
-from stamp_service import create_app
+from conftest import app_on_world
 from stamp_service.context import get_storage
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
@@ -30,11 +29,8 @@ CODES = 3_000
 SHOPPER_TIMEOUT_S = 4.0
 
 
-def _app(tmp_path, monkeypatch, export_limits: dict[str, int]):
-    monkeypatch.setenv("OCOP_STAMP_HOME", str(tmp_path / "instance"))
-    application = create_app({"TESTING": True, "PUBLIC_HOST": "tem.example.vn", "KEY_PASSPHRASE": KEY_PASSPHRASE,
-                              "EXPORT_LIMITS": export_limits})
-    application.world = build_world(application)
+def _app(template, tmp_path, monkeypatch, export_limits: dict[str, int]):
+    application = app_on_world(template, tmp_path / "instance", monkeypatch, {"EXPORT_LIMITS": export_limits})
     with application.app_context():
         application.large_run = issuing.issue_run(get_storage(), keystore(application), application.world.batch_a,
                                                   CODES, issuer="VN", host="tem.example.vn")["id"]
@@ -42,10 +38,10 @@ def _app(tmp_path, monkeypatch, export_limits: dict[str, int]):
 
 
 @pytest.fixture(params=["default-limits", "no-limits"])
-def app(request, tmp_path, monkeypatch):
+def app(request, world_template, tmp_path, monkeypatch):
     """The service with the default export limits, or with limits high enough to be none (the old behaviour)."""
     limits = {} if request.param == "default-limits" else {"per_user": READERS, "total": READERS}
-    return _app(tmp_path, monkeypatch, limits)
+    return _app(world_template(), tmp_path, monkeypatch, limits)
 
 
 @pytest.fixture

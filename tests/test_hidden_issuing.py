@@ -144,7 +144,8 @@ def test_openapi_describes_hidden_code(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     body = doc["paths"]["/api/v1/batches/{batch_id}/runs"]["post"]["requestBody"]["content"]["application/json"]
     properties = body["schema"]["properties"]
-    assert properties["hidden_code"]["type"] == "boolean" and properties["active"]["type"] == "boolean"
+    # optional flags: a boolean, or null for the default (OpenAPI 3.1 says it with a type list, not `nullable`)
+    assert properties["hidden_code"]["type"] == properties["active"]["type"] == ["boolean", "null"]
     assert body["schema"]["required"] == ["count"]
     run = doc["paths"]["/api/v1/runs/{run_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert run["properties"]["hidden_code"]["type"] == "boolean"

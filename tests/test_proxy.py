@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import KEY_PASSPHRASE, build_world
-from stamp_service import create_app
+from conftest import app_on_world
 from stamp_service.context import get_storage
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps import issuing
@@ -21,18 +20,10 @@ from test_browser import live_server  # noqa: F401 - the waitress fixture, used 
 CLIENTS = ["127.10.0.2", "127.20.0.2", "127.30.0.2", "127.40.0.2", "127.50.0.2"]  # five /24s on loopback
 
 
-def _app(tmp_path, monkeypatch, proxies: int):
-    monkeypatch.setenv("OCOP_STAMP_HOME", str(tmp_path / "instance"))
-    application = create_app({"TESTING": True, "PUBLIC_HOST": "tem.example.vn", "KEY_PASSPHRASE": KEY_PASSPHRASE,
-                              "PROXY_COUNT": proxies})
-    application.world = build_world(application)
-    return application
-
-
 @pytest.fixture(params=[1, 0], ids=["behind-proxy", "no-proxy-configured"])
-def app(request, tmp_path, monkeypatch):
+def app(request, world_template, tmp_path, monkeypatch):
     """The service, told there is one proxy in front of it, or none."""
-    return _app(tmp_path, monkeypatch, request.param)
+    return app_on_world(world_template(), tmp_path / "instance", monkeypatch, {"PROXY_COUNT": request.param})
 
 
 @pytest.fixture

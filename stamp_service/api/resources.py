@@ -20,6 +20,12 @@ from . import bp
 from .body import json_object, paging
 
 ALL = ("admin", "inspector", "producer")
+# What _place answers, as the OpenAPI document describes it.
+PLACE_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"], "description": "The commune and its province, with names in Vietnamese and English",
+    "required": ["commune_code", "commune", "province_code", "province", "display", "display_en"],
+    "properties": {k: {"type": "string"} for k in ("commune_code", "commune", "province_code", "province", "display",
+                                                   "display_en")}}
 
 
 def _place(code: str | None) -> dict[str, Any] | None:
@@ -58,6 +64,12 @@ class Resource:
     update: Callable[[Storage, int, dict[str, Any], Identity], Row]
     present: Callable[[Storage, Row], dict[str, Any]] = lambda storage, row: row
     summary: str = ""
+    shows: Callable[[], dict[str, Any]] = dict  # the properties present adds (or changes), for the OpenAPI document
+
+    def stored_schema(self) -> dict[str, Any]:
+        """The record as the API returns it: the schema's fields, its id and what present adds."""
+        return {**self.schema.openapi(stored=self.shows()),
+                "description": f"{self.summary}. Responses also carry created_at and the stored columns."}
 
 
 def _own_producer(storage: Storage, producer_id: int, scope: int | None) -> Row:
@@ -75,6 +87,7 @@ RESOURCES = (
         update=lambda s, i, data, who: producers.update(s, i, data, strict=True),
         present=lambda s, row: {**row, "place": _place(row["commune_code"])},
         summary="Producers (chủ thể OCOP)",
+        shows=lambda: {"province_code": {"type": "string"}, "place": PLACE_SCHEMA},
     ),
     Resource(
         "products", products.SCHEMA, ALL, ("admin",),
@@ -84,6 +97,9 @@ RESOURCES = (
         update=lambda s, i, data, who: products.update(s, i, data, strict=True),
         present=_product,
         summary="Products, with their current recognition",
+        shows=lambda: {"image_url": {"type": ["string", "null"], "description": "The product photo, if any"},
+                       "current_recognition": {"oneOf": [{"$ref": "#/components/schemas/Recognition"},
+                                                         {"type": "null"}]}},
     ),
     Resource(
         "recognitions", recognitions.SCHEMA, ALL, ("admin",),
@@ -93,6 +109,12 @@ RESOURCES = (
         update=lambda s, i, data, who: recognitions.update(s, i, data, strict=True),
         present=lambda s, row: _recognition(row),
         summary="OCOP star recognitions (decision and certificate validity)",
+        shows=lambda: {
+            "status": {"enum": list(recognitions.STATUSES), "description": "The standing today"},
+            "stored_status": {"enum": list(recognitions.STATUSES), "description": "As stored (revoked, superseded)"},
+            "days_left": {"type": "integer"}, "expiring": {"type": "boolean"},
+            "valid_from": {"type": "string", "format": "date"}, "valid_until": {"type": "string", "format": "date"},
+            "revoked_at": {"type": ["string", "null"]}, "revocation_reason": {"type": ["string", "null"]}},
     ),
     Resource(
         "batches", batches.SCHEMA, ALL, ("admin", "producer"),
@@ -102,6 +124,9 @@ RESOURCES = (
         update=lambda s, i, data, who: batches.update(s, i, data, producer_id=who.scope, strict=True),
         present=lambda s, row: {**row, "origin": _place(row["origin_commune_code"])},
         summary="Production batches (lô sản xuất)",
+        shows=lambda: {"producer_id": {"type": "integer"}, "origin": PLACE_SCHEMA,
+                       "origin_commune_code": {"type": "string"}, "origin_province_code": {"type": "string"},
+                       "recalled_at": {"type": ["string", "null"]}, "recall_reason": {"type": ["string", "null"]}},
     ),
     Resource(
         "users", users.SCHEMA, ("admin",), ("admin",),

@@ -12,7 +12,7 @@ from ..auth.access import load_identity, public, roles
 from ..context import get_storage
 from ..i18n import Message, gettext
 from ..registry import batches, products
-from ..registry.csv_import import ImportFailed
+from ..registry.csv_import import IMPORT_FAILED, ImportFailed
 from ..registry.fields import ValidationError
 from ..trace import epcis, epcis_import, events, stage_import
 from ..trace import passport as trace_passport
@@ -101,9 +101,16 @@ def passport() -> tuple[Response, int, dict[str, str]]:
 
 def openapi_paths(paths: dict[str, Any], schemas: dict[str, Any], errors: Callable[..., dict[str, Any]]) -> None:
     """This module's routes in the OpenAPI document (errors: openapi.py's error responses by status)."""
-    schemas["BatchEvent"] = {**_nullable(events.SCHEMA.openapi()), "additionalProperties": True,
-                             "description": "One production stage, as stored (with id, event_id, biz_step, place, "
-                                            "corrected_by, created_by, created_at)"}
+    nullable_text = {"type": ["string", "null"]}
+    schemas["BatchEvent"] = {**events.SCHEMA.openapi(stored={
+        "event_id": {"type": "string", "description": "urn:uuid:... (EPCIS eventID)"}, "batch_id": {"type": "integer"},
+        "biz_step": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+        "place": nullable_text, "inputs": {"type": ["array", "null"], "items": events.INPUT.openapi()},
+        "ship_to": {"oneOf": [events.SHIP_TO.openapi(), {"type": "null"}]},
+        "photos": {"type": ["array", "null"], "items": {"type": "string"}},
+        "corrected_by": {"type": ["integer", "null"], "description": "The event that corrects this one"},
+        "source": {"type": "string"}, "created_by": {"type": ["integer", "null"]}, "created_at": {"type": "string"}}),
+        "description": "One production stage, as stored"}
     create = events.SCHEMA.openapi()
     create["properties"].update({
         "inputs": {"type": "array", "maxItems": events.MAX_INPUTS, "items": events.INPUT.openapi(),
@@ -131,13 +138,6 @@ def openapi_paths(paths: dict[str, Any], schemas: dict[str, Any], errors: Callab
                  "responses": {"201": {"description": "The stored event", "content": {"application/json": {
                      "schema": {"$ref": "#/components/schemas/BatchEvent"}}}}, **errors(400, 401, 403, 404, 413)}},
     }
-    import_errors = {"type": "object", "properties": {
-        "error": {"type": "string"}, "fields": {"type": "object"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "line": {"type": "integer", "description": "File line (the header is line 1); 0 for the whole file"},
-            "column": {"type": ["string", "null"], "description": "The template's column name"},
-            "header": {"type": ["string", "null"], "description": "The column as the file's header names it"},
-            "message": {"type": "string"}}}}}}
     file_schema = {"type": "string", "format": "binary"}
     paths["/api/v1/batches/{batch_id}/events.csv"] = {"post": {
         "summary": "Record a file of production stages (CSV or .xlsx), all or nothing", "tags": ["traceability"],
@@ -160,7 +160,7 @@ def openapi_paths(paths: dict[str, Any], schemas: dict[str, Any], errors: Callab
                     "rows": {"type": "integer"},
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/BatchEvent"}}}}}}},
             "400": {"description": "Nothing stored: every problem of every row", "content": {
-                "application/json": {"schema": import_errors}}},
+                "application/json": {"schema": IMPORT_FAILED}}},
             **errors(401, 403, 404, 413)}}}
     paths["/api/v1/batches/{batch_id}/epcis"] = {"get": {
         "summary": "The batch's stages as an EPCIS 2.0 document", "tags": ["traceability"], "parameters": batch_id,
@@ -190,14 +190,3 @@ def openapi_paths(paths: dict[str, Any], schemas: dict[str, Any], errors: Callab
         "responses": {"200": {"description": "The passport", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Passport"}}}},
             **errors(400, 404, 429)}}}
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    """Optional properties as OpenAPI 3.1 (JSON Schema) says it: type [t, "null"], not 3.0's nullable."""
-    props = {}
-    for name, prop in schema["properties"].items():
-        prop = dict(prop)
-        if prop.pop("nullable", False):
-            prop["type"] = [prop["type"], "null"]
-        props[name] = prop
-    return {**schema, "properties": props}

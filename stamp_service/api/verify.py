@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import jsonify, request
 from werkzeug.wrappers import Response
 
@@ -9,6 +11,7 @@ from ..auth.access import load_identity, public
 from ..i18n import Message
 from ..registry import places
 from ..registry.fields import ValidationError
+from ..stamps import claims as stamp_claims
 from ..stamps.serials import format_serial
 from ..verification.checker import Outcome
 from ..verification.claims import claim_json
@@ -16,6 +19,19 @@ from ..verification.requests import run_check
 from . import bp
 
 NO_CACHE = {"Cache-Control": "no-store, max-age=0"}
+_TEXT = {"type": ["string", "null"]}
+# outcome_json's stamp, for the OpenAPI document: the stamp's own claims and what our records add.
+STAMP_SCHEMA: dict[str, Any] = {"description": "What the stamp says and our records; null when no stamp of ours. "
+                                               "hidden_code: true when it has a scratch-off code to claim "
+                                               "(POST /api/v1/claim)", "oneOf": [{"type": "null"}, {
+    "allOf": [stamp_claims.JSON_SCHEMA], "required": ["serial_text", "kid", "state", "hidden_code", "certificate"],
+    "properties": {
+        "serial_text": {"type": "string"}, "kid": {"type": "string"}, "origin": _TEXT, "product": _TEXT,
+        "producer": _TEXT, "lot": _TEXT, "state": _TEXT, "hidden_code": {"type": "boolean"},
+        "certificate": {"type": ["object", "null"], "properties": {
+            "decision_number": {"type": "string"}, "issuing_body": {"type": "string"}, "stars": {"type": "integer"},
+            "valid_until": {"type": "string", "format": "date"}, "status": _TEXT},
+            "required": ["decision_number", "issuing_body", "stars", "valid_until", "status"]}}}]}
 
 
 def outcome_json(o: Outcome) -> dict:

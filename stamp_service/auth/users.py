@@ -37,7 +37,7 @@ SCHEMA = Schema(
         Field("name", max_length=120),
         Field("role", "choice", required=True, choices=ROLES),
         Field("producer_id", "integer", minimum=1, description="Required for the producer role, empty otherwise"),
-        Field("password", "string", required=True, max_length=200, check=check_password),
+        Field("password", "string", required=True, max_length=200, check=check_password, write_only=True),
         Field("disabled", "integer", minimum=0, maximum=1),
     ),
 )

@@ -135,6 +135,17 @@ class ImportReport:
         return [e.as_dict(lang, self.kind) for e in self.errors]
 
 
+# A refused file as the API answers it (400): the usual error with every problem listed, in file order.
+IMPORT_FAILED: dict[str, Any] = {"type": "object", "required": ["error", "fields"], "properties": {
+    "error": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    "errors": {"type": "array", "items": {"type": "object", "required": ["line", "column", "header", "message"],
+                                          "properties": {
+        "line": {"type": "integer", "description": "File line (the header is line 1); 0 for the whole file"},
+        "column": {"type": ["string", "null"], "description": "The template's column name"},
+        "header": {"type": ["string", "null"], "description": "The column as the file's header names it"},
+        "message": {"type": "string"}}}}}}
+
+
 class ImportFailed(Exception):
     """The file was refused; nothing was saved. report lists the problems."""
 

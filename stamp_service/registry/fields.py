@@ -73,6 +73,7 @@ class Field:
     maximum: int | None = None
     check: Callable[[Any], Any] | None = None  # returns the normalised value or raises Invalid
     description: str = ""
+    write_only: bool = False  # taken on input, never shown (a password): absent from the stored record's schema
     example: Any = None
 
     def clean(self, raw: Any) -> Any:
@@ -123,26 +124,27 @@ class Field:
         return text
 
     def openapi(self) -> dict[str, Any]:
-        """This field as an OpenAPI schema property."""
-        schema: dict[str, Any] = {"type": self.type if self.type in ("integer", "boolean") else "string"}
+        """This field as a JSON Schema 2020-12 property (OpenAPI 3.1): an optional field also takes null."""
+        base = self.type if self.type in ("integer", "boolean") else "string"
+        # clean() takes null (or "") for an optional field as "not given": the schema must accept it too. 3.1 has
+        # no `nullable`; null is one more type, and one more enum value for a choice.
+        schema: dict[str, Any] = {"type": base if self.required else [base, "null"]}
         if self.type == "date":
             schema["format"] = "date"
         elif self.type == "email":
             schema["format"] = "email"
         elif self.type == "choice":
-            schema["enum"] = list(self.choices)
+            schema["enum"] = list(self.choices) + ([] if self.required else [None])
         if self.type in ("string", "text", "email", "choice"):
             schema["maxLength"] = self.max_length
         if self.minimum is not None:
             schema["minimum"] = self.minimum
         if self.maximum is not None:
             schema["maximum"] = self.maximum
-        if not self.required:
-            schema["nullable"] = True
         if self.description:
             schema["description"] = self.description
         if self.example is not None:
-            schema["example"] = self.example
+            schema["examples"] = [self.example]
         return schema
 
 
@@ -191,15 +193,24 @@ class Schema:
             raise ValidationError(errors)
         return cleaned
 
-    def openapi(self, *, only: Iterable[str] | None = None, partial: bool = False) -> dict[str, Any]:
-        """This schema as an OpenAPI object schema."""
+    def openapi(
+        self, *, only: Iterable[str] | None = None, partial: bool = False, stored: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """This schema as a JSON Schema 2020-12 object (OpenAPI 3.1): the body a client sends.
+
+        stored: the record as the API returns it instead, with its id, these extra (or overriding) properties
+        and any others the storage adds; write-only fields left out.
+        """
         fields = [f for f in self.fields if only is None or f.name in set(only)]
-        schema: dict[str, Any] = {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {f.name: f.openapi() for f in fields},
-        }
+        if stored is not None:
+            fields = [f for f in fields if not f.write_only]
+        properties = {f.name: f.openapi() for f in fields}
         required = [f.name for f in fields if f.required]
+        if stored is not None:
+            properties = {"id": {"type": "integer"}, **properties, **stored}
+            required = ["id", *required]
+        schema: dict[str, Any] = {"type": "object", "additionalProperties": stored is not None,
+                                  "properties": properties}
         if required and not partial:
             schema["required"] = required
         return schema

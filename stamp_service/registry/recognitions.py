@@ -103,8 +103,8 @@ def update(storage: Storage, rec_id: int, data: Mapping[str, Any], *, strict: bo
 
 def revoke(storage: Storage, rec_id: int, data: Mapping[str, Any]) -> Row:
     """Revoke a recognition (thu hồi giấy chứng nhận) with a reason."""
+    rec = get(storage, rec_id)  # 404 for no such certificate before any complaint about the body
     reason = REVOKE_SCHEMA.clean(data)["reason"]
-    rec = get(storage, rec_id)
     if rec["status"] == "revoked":
         raise ValidationError.single("reason", "error.already_revoked")
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

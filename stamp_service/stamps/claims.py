@@ -33,6 +33,21 @@ def _date(days: Any, name: str) -> dt.date:
     return EPOCH + dt.timedelta(days=days)
 
 
+# What StampClaims.as_dict gives, for the OpenAPI document.
+JSON_SCHEMA: dict[str, Any] = {
+    "type": "object", "description": "What the stamp itself says (signed into the QR text)",
+    "required": ["version", "issuer", "issued_at", "product_id", "batch_id", "serial", "stars", "origin_commune_code",
+                 "production_date", "expiry_date", "certificate_valid_until"],
+    "properties": {
+        "version": {"type": "integer"}, "issuer": {"type": "string"},
+        "issued_at": {"type": "string", "format": "date-time"},
+        "product_id": {"type": "integer"}, "batch_id": {"type": "integer"}, "serial": {"type": "integer"},
+        "stars": {"type": "integer"}, "origin_commune_code": {"type": "string"},
+        "production_date": {"type": "string", "format": "date"},
+        "expiry_date": {"type": ["string", "null"], "format": "date"},
+        "certificate_valid_until": {"type": "string", "format": "date"}}}
+
+
 @dataclass(frozen=True)
 class StampClaims:
     """What one stamp says; checked when built, so a StampClaims is always well-formed."""
