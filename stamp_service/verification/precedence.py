@@ -128,7 +128,7 @@ def _certificate_revoked(j: Judging) -> Verdict | None:
 
 def _certificate_expired(j: Judging) -> Verdict | None:
     standing = j.outcome.standing
-    if standing is not None and (standing.status == "valid" or expired_after_making(j.outcome)):
+    if standing is not None and (standing.status not in ("expired", "superseded") or expired_after_making(j.outcome)):
         return None  # goods made under a valid certificate may be sold after it ends: a warning, not a fake
     return Verdict("certificate-expired", [reason("certificate_expired")])
 
