@@ -21,7 +21,6 @@ from ..stamps.signing import verify_stamp
 from ..storage import Storage
 from . import claims as claim_rows, precedence, scans, suspicions
 from .copy_detection import Rules
-from .precedence import Judging
 from ..vn_time import VIETNAM, day_start_utc
 from .verdicts import Reason, Verdict
 
@@ -50,7 +49,7 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _judge(judging: Judging) -> Verdict:
+def _judge(judging: precedence.Judging) -> Verdict:
     """The verdict for a stamp that is ours (signature or serial checked): the first of the declared rules
     (precedence.RULES: host, records, cases, recall, certificate, activation, copy history) that answers."""
     for rule in precedence.RULES:
@@ -112,8 +111,9 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
             context = identify(context, recent, now)
         outcome.household = context.household
         repeat = earlier_view(recent, context, rules, now) if source == "qr" else None
-        outcome.verdict = _judge(Judging(storage, outcome, rules, context, now, signed,
-                                         evidence and signed and not repeat, recent, foreign, host))
+        judging = precedence.Judging(storage, outcome, rules, context, now, signed,
+                                     evidence and signed and not repeat, recent, foreign, host)
+        outcome.verdict = _judge(judging)
         # A crafted host answers this check and never counts against the producer.
         evidence = evidence and not foreign
         if repeat is not None:  # a reload, a language switch, a return from the report form: a view, not a scan

@@ -106,7 +106,9 @@ def _records_mismatch(j: Judging) -> Verdict | None:
 
 def _confirmed_counterfeit(j: Judging) -> Verdict | None:
     flagged = cases.confirmed_for(j.storage, j.run["batch_id"], j.serial)
-    return None if flagged is None else Verdict("suspected-copy", [reason("confirmed_counterfeit", case=flagged["id"])])
+    if flagged is None:
+        return None
+    return Verdict("suspected-copy", [reason("confirmed_counterfeit", case=flagged["id"])])
 
 
 def _recalled(j: Judging) -> Verdict | None:
@@ -140,7 +142,9 @@ def _not_activated(j: Judging) -> Verdict | None:
 def _suspected_since(j: Judging) -> Verdict | None:
     # raised once, a suspicion stays until an inspector dismisses it
     raised = suspicions.open_for(j.storage, j.serial)
-    return None if raised is None else Verdict("suspected-copy", [reason("suspected_since", at=vietnam_time(raised["at"]))])
+    if raised is None:
+        return None
+    return Verdict("suspected-copy", [reason("suspected_since", at=vietnam_time(raised["at"]))])
 
 
 def _copy_rules(j: Judging) -> Verdict | None:
