@@ -41,9 +41,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from .api import bp as api_bp
     from .portal import bp as portal_bp
+    from .portal.inspect import bp as inspect_bp
 
     app.register_blueprint(verify_bp)
     app.register_blueprint(portal_bp)
+    app.register_blueprint(inspect_bp)
     app.register_blueprint(api_bp)
 
     app.session_interface = TLSAwareSessions()

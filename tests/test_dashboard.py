@@ -253,7 +253,7 @@ def test_page_for_inspector(app, login, data):
     assert "<b>" not in html and "Nước mắm &lt;b&gt;&amp;" in html and "Chợ &lt;Hạ Long&gt;" in html
     # Suspicious stamps link to the stamp page when that page exists.
     serial_text = format_serial(data["s1"])
-    if "verify_web.stamp_detail" in app.view_functions:
+    if "inspect.stamp_detail" in app.view_functions:
         assert f'href="/inspect/stamps/{data["s1"]}">{serial_text}</a>' in html
     else:
         assert serial_text in html and "/inspect/stamps/" not in html

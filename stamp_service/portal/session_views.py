@@ -16,7 +16,7 @@ from . import bp
 
 
 # Where a role starts after signing in: inspectors work in shops, so their page is the inspection page.
-LANDING = {"inspector": "verify_web.inspect_home"}
+LANDING = {"inspector": "inspect.inspect_home"}
 
 
 def landing(role: str | None) -> str:

@@ -8,11 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..i18n import Message, formats
+from ..i18n import Message
 from ..keystore import PublicKeyRecord
 from ..registry import recognitions
 from ..registry.records import Row
-from ..inspection import cases
 from ..stamps import issuing
 from ..stamps.claims import StampClaims
 from ..stamps.codec import foreign_host, looks_like_qr_text, parse_stamp_url
@@ -20,11 +19,10 @@ from ..stamps.errors import KeyRevoked, MalformedStamp, StampError
 from ..stamps.serials import parse_serial
 from ..stamps.signing import verify_stamp
 from ..storage import Storage
-from . import claims as claim_rows, copy_detection, scans, suspicions
-from .copy_detection import Evidence, Rules
+from . import claims as claim_rows, precedence, scans, suspicions
+from .copy_detection import Rules
 from ..vn_time import VIETNAM, day_start_utc
-from .identity import vietnam_time
-from .verdicts import Reason, Verdict, reason
+from .verdicts import Reason, Verdict
 
 @dataclass
 class Outcome:
@@ -51,85 +49,14 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _judge(storage: Storage, outcome: Outcome, rules: Rules, context: scans.ScanContext, now: dt.datetime,
-           signed: bool, evidence: bool, recent: list[Row]) -> Verdict:
-    """The verdict for a stamp that is ours (signature or serial checked): records, certificate, history."""
-    claims, run = outcome.claims, outcome.run
-    assert claims is not None
-    if run is None:
-        return Verdict("suspected-copy", [reason("never_issued")])
-    mismatch = _differs_from_run(outcome, run) if signed else None
-    if mismatch is not None:  # e.g. a stolen retired key signing a backdated 5-star stamp for another run's serial
-        return Verdict("suspected-copy", [reason("records_mismatch", field=mismatch)])
-    flagged = cases.confirmed_for(storage, run["batch_id"], claims.serial)
-    if flagged is not None:  # an inspector confirmed counterfeits under this stamp's serial or batch
-        return Verdict("suspected-copy", [reason("confirmed_counterfeit", case=flagged["id"])])
-    batch = outcome.batch
-    if batch is not None and batch["recalled_at"]:
-        return Verdict("recalled", [reason("recalled", reason=batch["recall_reason"] or "")])
-    outcome.serial_state = issuing.serial_state(storage, run, claims.serial)
-    if outcome.serial_state == "void":
-        return Verdict("suspected-copy", [reason("void")])
-    standing = outcome.standing
-    warnings: list[Reason] = []
-    if standing is not None and standing.status == "expired" and _made_while_certified(outcome):
-        # Goods made under a valid certificate may be sold after it ends: tell the shopper, do not call it fake.
-        # The date reads the Vietnamese way (03/12/2026) in either language, as the reason stores it.
-        warnings.append(reason("certificate_expired_after",
-                               until=formats.date(outcome.recognition["valid_until"], "vi")))
-    elif standing is None or standing.status in ("expired", "superseded"):
-        return Verdict("certificate-expired", [reason("certificate_expired")])
-    if standing.status == "revoked":
-        return Verdict("certificate-revoked", [reason("certificate_revoked")])
-    if outcome.serial_state == "inactive":
-        return Verdict("not-activated", [reason("not_activated")])
-    raised = suspicions.open_for(storage, claims.serial)
-    if raised is not None:  # raised once, a suspicion stays until an inspector dismisses it
-        return Verdict("suspected-copy", [reason("suspected_since", at=vietnam_time(raised["at"]))])
-    current = Evidence(now, claims.serial, context.household or "-", context.net_hash) if evidence else None
-    history = suspicions.evidence_of(recent)
-    if copy_detection.quiet(current, history):  # one household so far (most stamps): nothing can fire
-        signals = copy_detection.Signals()
-    else:
-        signals = copy_detection.evaluate(rules, current, history,
-                                          suspicions.neighbours(storage, run["id"], claims.serial, rules, now), now,
-                                          suspicions.claimants(storage, claims.serial, rules, now))
-    if signals.suspicions and evidence:
-        suspicions.raise_for(storage, run, claims.serial, signals, now)
-        return Verdict("suspected-copy", signals.suspicions)
-    warnings.extend(signals.warnings)
-    if outcome.claim is not None and outcome.claim["household"] != context.household:
-        warnings.append(reason("claimed_before", at=vietnam_time(outcome.claim["at"])))
-    if standing.expiring:
-        warnings.append(reason("certificate_expiring", days=standing.days_left))
-    if warnings:
-        return Verdict("warning", warnings)
-    # A typed serial proves only that the number is registered (anyone can copy it off a pack); only a scanned
-    # QR code carries the signature.
-    return Verdict("genuine", [reason("genuine" if signed else "genuine_typed")])
-
-
-def _made_while_certified(outcome: Outcome) -> bool:
-    """Whether the stamp's batch was produced within its (now expired) certificate's validity."""
-    rec, claims = outcome.recognition, outcome.claims
-    if rec is None or claims is None:
-        return False
-    made = claims.production_date.isoformat()
-    return rec["valid_from"] <= made <= rec["valid_until"]
-
-
-def _differs_from_run(outcome: Outcome, run: Row) -> str | None:
-    """The first claim of a signed stamp that differs from what its run issued (key, issue time, stars, ...)."""
-    claims = outcome.claims
-    assert claims is not None
-    if outcome.kid != run["kid"]:
-        return "kid"
-    expected = issuing.run_claims(run, claims.serial)
-    for name in ("issuer", "issued_at", "product_id", "batch_id", "stars", "origin_commune", "production_date",
-                 "expiry_date", "certificate_valid_until", "version"):
-        if getattr(claims, name) != getattr(expected, name):
-            return name
-    return None
+def _judge(judging: precedence.Judging) -> Verdict:
+    """The verdict for a stamp that is ours (signature or serial checked): the first of the declared rules
+    (precedence.RULES: host, records, cases, recall, certificate, activation, copy history) that answers."""
+    for rule in precedence.RULES:
+        verdict = rule.decide(judging)
+        if verdict is not None:
+            return verdict
+    raise AssertionError("the last rule (genuine) always answers")
 
 
 def _load_records(storage: Storage, outcome: Outcome) -> None:
@@ -184,10 +111,10 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
             context = identify(context, recent, now)
         outcome.household = context.household
         repeat = earlier_view(recent, context, rules, now) if source == "qr" else None
-        outcome.verdict = Verdict("suspected-copy", [reason("host_not_ours", host=foreign, ours=host.lower())]) \
-            if foreign else _judge(storage, outcome, rules, context, now, signed,
-                                   evidence and signed and not repeat, recent)
-        # A crafted host costs nothing to type: it answers this check and never counts against the producer.
+        judging = precedence.Judging(storage, outcome, rules, context, now, signed,
+                                     evidence and signed and not repeat, recent, foreign, host)
+        outcome.verdict = _judge(judging)
+        # A crafted host answers this check and never counts against the producer.
         evidence = evidence and not foreign
         if repeat is not None:  # a reload, a language switch, a return from the report form: a view, not a scan
             outcome.scan_id, record = repeat["id"], False

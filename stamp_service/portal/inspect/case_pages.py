@@ -32,9 +32,9 @@ def case_list():
         except ValidationError as exc:
             _flash_error(exc)
             return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
-                            else url_for("verify_web.case_list"))
+                            else url_for("inspect.case_list"))
         flash(gettext("case.opened", id=case["id"]), "success")
-        return redirect(url_for("verify_web.case_detail", case_id=case["id"]))
+        return redirect(url_for("inspect.case_detail", case_id=case["id"]))
     status = request.args.get("status")
     rows = storage.find("cases", order_by="id DESC", limit=300,
                         **({"status": status} if status in cases.STATUSES else {}))
@@ -72,7 +72,7 @@ def case_detail(case_id: int):
             _flash_error(exc)
         else:
             flash(gettext("flash.saved"), "success")
-        return redirect(url_for("verify_web.case_detail", case_id=case_id))
+        return redirect(url_for("inspect.case_detail", case_id=case_id))
     photos = storage.find("case_photos", case_id=case_id, order_by="id")
     batch = storage.get("batches", case["batch_id"])
     product = storage.get("products", batch["product_id"]) if batch else None

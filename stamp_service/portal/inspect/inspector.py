@@ -112,7 +112,7 @@ def suspicion_dismiss(suspicion_id: int) -> Response:
         abort(404)
     if row["status"] == "open":
         suspicions.dismiss(storage, suspicion_id, g.identity.user_id)
-    return redirect(url_for("verify_web.stamp_detail", serial=row["serial"]), code=303)
+    return redirect(url_for("inspect.stamp_detail", serial=row["serial"]), code=303)
 
 
 @bp.route("/inspect/batches/<int:batch_id>")

@@ -16,7 +16,7 @@ from stamp_service import vn_time
 
 from . import bp
 
-STAMP_DETAIL = "verify_web.stamp_detail"
+STAMP_DETAIL = "inspect.stamp_detail"
 
 
 def _verdict(name: str) -> str:
@@ -45,5 +45,5 @@ def dashboard() -> str:
     return render_template(
         "inspect/dashboard.html", d=data, per_day=per_day, verdict_chart=verdict_chart,
         province_charts=province_charts, stamp_links=STAMP_DETAIL in current_app.view_functions,
-        case_links="verify_web.case_list" in current_app.view_functions, num=formats.number,
+        case_links="inspect.case_list" in current_app.view_functions, num=formats.number,
     )

@@ -35,14 +35,14 @@ def visit_list():
     if request.method == "POST":
         if visits.open_visit(storage, g.identity.user_id) is not None:
             flash(gettext("visit.already_open"), "error")
-            return redirect(url_for("verify_web.inspect_home"))
+            return redirect(url_for("inspect.inspect_home"))
         try:
             visit = visits.start(storage, request.form, inspector_id=g.identity.user_id)
         except ValidationError as exc:
             flash(" ".join([exc.message.render(), *exc.render().values()]), "error")
-            return redirect(url_for("verify_web.inspect_home"))
+            return redirect(url_for("inspect.inspect_home"))
         flash(gettext("visit.started", shop=visit["shop"]), "success")
-        return redirect(url_for("verify_web.inspect_home"))
+        return redirect(url_for("inspect.inspect_home"))
     where = {} if _scope() is None else {"inspector_id": _scope()}
     rows = storage.find("visits", order_by="id DESC", limit=200, **where)
     counts = {v["id"]: storage.count("visit_checks", visit_id=v["id"]) for v in rows}
@@ -65,7 +65,7 @@ def visit_close(visit_id: int):
         visits.close(get_storage(), _visit(visit_id), request.form.get("notes", "")[:2000] or None)
     except ValidationError as exc:
         flash(" ".join([exc.message.render(), *exc.render().values()]), "error")
-    return redirect(url_for("verify_web.visit_detail", visit_id=visit_id))
+    return redirect(url_for("inspect.visit_detail", visit_id=visit_id))
 
 
 def _export_parts(visit_id: int):

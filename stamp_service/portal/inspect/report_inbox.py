@@ -60,7 +60,7 @@ def report_detail(report_id: int) -> str | Response:
             _flash_error(exc)
         else:
             flash(gettext("flash.saved"), "success")
-        return redirect(url_for("verify_web.report_detail", report_id=report_id), code=303)
+        return redirect(url_for("inspect.report_detail", report_id=report_id), code=303)
     product = storage.get("products", report["product_id"]) if report["product_id"] else None
     run_batches = []
     if product is not None:
@@ -81,6 +81,6 @@ def report_case(report_id: int) -> Response:
                                  role=g.identity.role)
     except ValidationError as exc:
         _flash_error(exc)
-        return redirect(url_for("verify_web.report_detail", report_id=report_id), code=303)
+        return redirect(url_for("inspect.report_detail", report_id=report_id), code=303)
     flash(gettext("case.opened", id=case["id"]), "success")
-    return redirect(url_for("verify_web.case_detail", case_id=case["id"]), code=303)
+    return redirect(url_for("inspect.case_detail", case_id=case["id"]), code=303)
