@@ -7,13 +7,17 @@ from pathlib import Path
 
 from stamp_service.cli import cli
 from stamp_service.cli.reference import walk
+from stamp_service.context import get_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_init_is_repeatable(runner):
+def test_init_is_repeatable(app, runner):
     first = runner.invoke(cli, ["init"])
-    assert first.exit_code == 0 and "0001_registry" in first.output
+    with app.app_context():
+        applied = get_storage().migrations_applied()
+    assert first.exit_code == 0 and f"(schema: {', '.join(applied)})" in first.output
+    assert applied[0] in ("0001_registry", "0014_postgresql_baseline") and len(applied) > 1
     assert runner.invoke(cli, ["init"]).exit_code == 0
 
 
