@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any, MutableMapping
 
+from .errors import Error
+
 BOOLEANS = ("DEVELOPMENT", "TESTING", "SESSION_COOKIE_HTTPONLY")
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0", "")
 ISSUER_RE = re.compile(r"^[A-Z0-9-]{1,8}$")
@@ -18,8 +20,10 @@ POSITIVE = ("MAX_CONTENT_LENGTH", "MAX_IMAGE_PIXELS", "MAX_PHOTO_PIXELS", "PERMA
 LANGUAGES = ("vi", "en")
 
 
-class SettingsError(ValueError):
-    """A setting the service cannot start with; the message says which and what it expects."""
+class SettingsError(Error, ValueError):
+    """A setting the service cannot start with; the detail says which and what it expects (for the operator)."""
+
+    key = "error.settings"
 
 
 def strict_bool(name: str, value: Any) -> bool:

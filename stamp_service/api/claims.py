@@ -6,7 +6,7 @@ from flask import jsonify, request
 from werkzeug.wrappers import Response
 
 from ..auth.access import public
-from ..errors import error_response
+from ..http_errors import error_response
 from ..i18n import Message
 from ..registry.fields import ValidationError
 from ..verification import claims

@@ -15,7 +15,7 @@ from ..context import get_storage
 from ..keystore import ALGS, KeyInfo, KeyStoreError, load_jwks, parse_kid
 from ..registry import places
 from ..registry.fields import ValidationError
-from ..registry.records import NotFound
+from ..registry.records import RecordNotFound
 from ..signing_keys import keystore
 from ..stamps import code_list, issuing, quotas
 from ..stamps.errors import StampError
@@ -49,7 +49,7 @@ def keys_generate(ctx: click.Context, alg: str, as_json: bool) -> None:
     try:
         info = keystore(_app(ctx)).generate(alg)
     except KeyStoreError as exc:
-        _fail(exc.message)
+        _fail(exc.detail)
     click.echo(json.dumps(_key_dict(info)) if as_json else f"Created {info.alg} key {info.kid_hex} (active)")
 
 
@@ -61,7 +61,7 @@ def keys_list(ctx: click.Context, as_json: bool) -> None:
     try:
         infos = keystore(_app(ctx)).list()
     except KeyStoreError as exc:
-        _fail(exc.message)
+        _fail(exc.detail)
     _print_rows([_key_dict(i) for i in infos], as_json,
                 lambda k: f"{k['kid']}  {k['alg']:<6} {k['status']:<8} {k['not_before']} .. {k['not_after'] or 'open'}")
 
@@ -74,7 +74,7 @@ def keys_rotate(ctx: click.Context, alg: str) -> None:
     try:
         info = keystore(_app(ctx)).rotate(alg)
     except KeyStoreError as exc:
-        _fail(exc.message)
+        _fail(exc.detail)
     click.echo(f"New active key {info.kid_hex}; previous keys retired")
 
 
@@ -86,7 +86,7 @@ def keys_retire(ctx: click.Context, kid: str) -> None:
     try:
         info = keystore(_app(ctx)).retire(parse_kid(kid))
     except KeyStoreError as exc:
-        _fail(exc.message)
+        _fail(exc.detail)
     click.echo(f"Key {info.kid_hex} retired")
 
 
@@ -99,7 +99,7 @@ def keys_revoke(ctx: click.Context, kid: str, reason: str) -> None:
     try:
         info = keystore(_app(ctx)).revoke(parse_kid(kid), reason)
     except KeyStoreError as exc:
-        _fail(exc.message)
+        _fail(exc.detail)
     click.echo(f"Key {info.kid_hex} revoked")
 
 
@@ -120,12 +120,12 @@ def issue(ctx: click.Context, batch_id: int, count: int, inactive: bool, hidden_
             run = issuing.issue_run(get_storage(), keystore(app), batch_id, count, active=not inactive,
                                     issuer=app.config["ISSUER"], host=app.config["PUBLIC_HOST"],
                                     hidden_code=hidden_code, limits=quotas.limits_from(app.config))
-        except NotFound:
+        except RecordNotFound:
             _fail(f"no batch {batch_id}")
         except ValidationError as exc:
             _fail(_validation_text(exc))
         except KeyStoreError as exc:
-            _fail(exc.message)
+            _fail(exc.detail)
         run = issuing.get_run(get_storage(), run["id"])
     if as_json:
         click.echo(json.dumps(_run_dict(run)))
@@ -176,7 +176,7 @@ def runs(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
 def _run_or_fail(run_id: int) -> dict[str, Any]:
     try:
         return issuing.get_run(get_storage(), run_id)
-    except NotFound:
+    except RecordNotFound:
         _fail(f"no run {run_id}")
         raise  # unreachable: _fail exits
 
@@ -205,7 +205,7 @@ def codes(ctx: click.Context, run_id: int, first: int | None, last: int | None, 
         except ValidationError as exc:
             _fail(_validation_text(exc))
         except KeyStoreError as exc:
-            _fail(exc.message)
+            _fail(exc.detail)
 
 
 def _state_command(ctx: click.Context, run_id: int, state: str, first: int | None, last: int | None,
@@ -250,7 +250,7 @@ def recall(ctx: click.Context, batch_id: int, reason: str) -> None:
     with _app(ctx).app_context():
         try:
             issuing.recall(get_storage(), batch_id, reason)
-        except NotFound:
+        except RecordNotFound:
             _fail(f"no batch {batch_id}")
         except ValidationError as exc:
             _fail(_validation_text(exc))
@@ -263,7 +263,7 @@ def _offline_keys(jwks: Path | None) -> dict:
         try:
             return load_jwks(json.loads(jwks.read_text(encoding="utf-8")))
         except (ValueError, KeyStoreError) as exc:
-            _fail(f"{jwks}: {getattr(exc, 'message', exc)}")
+            _fail(f"{jwks}: {exc}")
     from ..config import instance_path, load_config
 
     app = Flask("stamp_service", instance_path=str(instance_path()))
@@ -271,7 +271,7 @@ def _offline_keys(jwks: Path | None) -> dict:
     try:
         return keystore(app).records()
     except KeyStoreError as exc:
-        _fail(exc.message)
+        _fail(exc.detail)
         raise
 
 
@@ -293,7 +293,7 @@ def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool, host: str | 
             stamp = verify_stamp(text, keys_by_kid)
         except StampError as exc:
             failed += 1
-            results.append({"code": text, "ok": False, "verdict": exc.verdict, "reason": exc.message})
+            results.append({"code": text, "ok": False, "verdict": exc.verdict, "reason": exc.detail})
             continue
         printed = parse_stamp_url(text)[0]
         foreign = foreign_host(printed, host)
@@ -429,5 +429,5 @@ def print_command(ctx: click.Context, run_id: int, template_name: str, output: P
         except NoRoomForBox as exc:
             _fail(f"{exc} (--qr-only for the QR labels, --hidden-only for the hidden codes on scratch-label stock)")
         except (TemplateError, KeyStoreError) as exc:
-            _fail(getattr(exc, "message", str(exc)))
+            _fail(exc.detail)
     click.echo(f"{stats.count} stamps on {stats.pages} pages ({stats.bytes:,} bytes) written to {output}")

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..errors import Error
 from ..i18n import Message, gettext, has_text
 from ..storage import Storage
 from . import producers, products, recognitions
@@ -135,8 +136,11 @@ class ImportReport:
         return [e.as_dict(lang, self.kind) for e in self.errors]
 
 
-class ImportFailed(Exception):
+class ImportFailed(Error):
     """The file was refused; nothing was saved. report lists the problems."""
+
+    status = 400
+    key = "import.failed"
 
     def __init__(self, report: ImportReport) -> None:
         super().__init__(f"{len(report.errors)} problem(s) in {report.kind} import")
