@@ -23,7 +23,7 @@ def claim_error(exc: claims.ClaimError) -> Response:
     """A refused claim as the API's JSON error, with Retry-After when it was limited."""
     message = exc.message.render()
     response = error_response(exc.status, message, {exc.field: message} if exc.field else None)
-    if isinstance(exc, claims.Limited):
+    if exc.retry_after:  # limited
         response.headers["Retry-After"] = str(exc.retry_after)
     response.headers.update(NO_CACHE)
     return response
