@@ -7,12 +7,13 @@ the web layer maps them all to HTTP in one place (http_errors.py), the CLI print
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 if TYPE_CHECKING:
     from .i18n import Message
 
-_NO_FIELDS: Mapping[str, "Message"] = {}
+_NO_FIELDS: Mapping[str, "Message"] = MappingProxyType({})
 
 
 class Error(Exception):

@@ -57,7 +57,8 @@ def _unexpected(exc: Exception) -> Response:
     return error_response(500, gettext("error.http_500"))
 
 
-def _domain(exc: Error) -> Response:
+def error_answer(exc: Error) -> Response:
+    """A domain error as the caller reads it: its status, its message in the reader's language, its fields."""
     if exc.status >= 500:
         # Our side (no passphrase, disk full, a database refusal we did not map): the operator needs the detail,
         # with key ids and file names; the caller learns only what the message says.
@@ -71,7 +72,7 @@ def _domain(exc: Error) -> Response:
 
 def register(app: Flask) -> None:
     """Install the error handlers."""
-    app.register_error_handler(Error, _domain)
+    app.register_error_handler(Error, error_answer)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _unexpected)
     app.register_error_handler(Exception, _unexpected)

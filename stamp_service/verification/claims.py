@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from .. import cose
 from ..errors import Error
+from ..i18n import Message
 from ..keystore import KeyStore
 from ..registry.fields import Field, Schema
 from ..registry.records import Row
@@ -52,6 +53,11 @@ class ClaimError(Error):
     status = 400
     key = "claim.error"
     field: str | None = None
+
+    @property
+    def fields(self) -> Mapping[str, Message]:  # type: ignore[override]
+        """The message beside the input it is about (none when it is about no one input)."""
+        return {self.field: self.message} if self.field else {}
 
 
 class MalformedCode(ClaimError):
