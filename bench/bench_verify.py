@@ -228,7 +228,7 @@ def install_phase_timers(phases: Phases) -> None:
     """Wrap each step of a verification (bench-only instrumentation in the server process; before create_app,
     so hooks the app registers by reference are the wrapped ones)."""
     from stamp_service import app as app_module
-    from stamp_service import errors, keystore
+    from stamp_service import http_headers, keystore
     from stamp_service.auth import access
     from stamp_service.stamps import issuing
     from stamp_service.storage import SQLiteStorage as Storage
@@ -239,7 +239,7 @@ def install_phase_timers(phases: Phases) -> None:
     phases.patch(Storage, "__init__", "Storage() open connection + PRAGMAs")
     phases.patch(Storage, "close", "Storage.close")
     phases.patch(app_module, "close_storage", "teardown close_storage")
-    phases.patch(errors, "security_headers", "after_request security_headers")
+    phases.patch(http_headers, "security_headers", "after_request security_headers")
     phases.patch(pages, "keystore", "keystore() KeyStore object")
     phases.patch(keystore.KeyStore, "records", "KeyStore.records() reads key files")
     phases.patch(pages, "copy_rules", "copy_rules() Rules.from_config")

@@ -39,11 +39,13 @@ class NoRoomForBox(TemplateError):
 
     def __init__(self, template: Template, beside_qr: bool = True) -> None:
         self.width_mm, self.height_mm = template.label_width_mm, template.label_height_mm
+        self.key = "run.hidden_box_no_room" if beside_qr else "run.hidden_box_too_small"
         where = " beside the QR code" if beside_qr else ""
         advice = (": print the QR codes without the box and the hidden codes on a separate hidden-code sheet"
                   if beside_qr else "")
         super().__init__(f"labels of {self.width_mm:g} x {self.height_mm:g} mm have no room for a hidden-code box "
-                         f"({BOX_MIN_MM[0]:g} x {BOX_MIN_MM[1]:g} mm){where}{advice}")
+                         f"({BOX_MIN_MM[0]:g} x {BOX_MIN_MM[1]:g} mm){where}{advice}",
+                         width=self.width_mm, height=self.height_mm)
 
 
 @dataclass(frozen=True)

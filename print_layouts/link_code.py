@@ -28,11 +28,14 @@ TEXT_ROOM_MM = 12.0  # what stays above the code at least: the call to action, p
 class NoRoomForLinkCode(TemplateError):
     """A label too small for the Digital Link code beside its stamp QR (and its hidden-code box, if any)."""
 
+    key = "run.dl_no_room"
+
     def __init__(self, template: Template) -> None:
         self.width_mm, self.height_mm = template.label_width_mm, template.label_height_mm
         super().__init__(f"labels of {self.width_mm:g} x {self.height_mm:g} mm have no room for a GS1 Digital Link "
                          f"code beside the stamp's QR (modules of at least {MIN_MODULE_MM} mm with a quiet zone and "
-                         f"{TEXT_ROOM_MM:g} mm of text above it): choose a larger label stock or print without it")
+                         f"{TEXT_ROOM_MM:g} mm of text above it): choose a larger label stock or print without it",
+                         width=self.width_mm, height=self.height_mm)
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,19 @@ from operator import itemgetter
 
 from qrcode import base, util
 
+from stamp_service.errors import Error
+
 LEVEL_BITS = {"L": 1, "M": 0, "Q": 3, "H": 2}  # the format-information code of each level (qrcode's constants)
 _ALNUM = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")}
 _MODE = {"numeric": 1, "alnum": 2, "byte": 4}
 _COUNT_BITS = {"numeric": (10, 12, 14), "alnum": (9, 11, 13), "byte": (8, 16, 16)}
 
 
-class QRCapacityError(ValueError):
+class QRCapacityError(Error, ValueError):
     """The text does not fit a QR symbol of at most the allowed version."""
+
+    status = 400
+    key = "error.qr_capacity"
 
 
 @dataclass(frozen=True)

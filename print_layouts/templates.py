@@ -9,6 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+# The service's error base: dependency-free, so this library still imports without Flask.
+from stamp_service.errors import Error
+
 SHIPPED_DIR = Path(__file__).parent / "templates"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 FIT_TOLERANCE_MM = 0.05  # rounding in published stock dimensions
@@ -19,8 +22,11 @@ SAFE_MARGIN_MM = 1.5  # nothing but white inside this band: a print shifted by t
 PAPER_MARGIN_MM = 4.0
 
 
-class TemplateError(ValueError):
-    """A template or calibration that cannot be used; the message says why."""
+class TemplateError(Error, ValueError):
+    """A template or calibration that cannot be used; the detail says why (for whoever wrote the template)."""
+
+    status = 400
+    key = "error.template"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import errors, filters, settings
+from . import filters, http_errors, http_headers, settings
 from .auth import access
 from .auth.hashing import PasswordChecker
 from .auth.throttle import Limits as LoginLimits
@@ -50,8 +50,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.session_interface = TLSAwareSessions()
     app.before_request(access.enforce)
-    app.after_request(errors.security_headers)
-    errors.register(app)
+    app.after_request(http_headers.security_headers)
+    http_errors.register(app)
     filters.register(app)
     timeline.register(app)
     access.check_every_route_declares_access(app)

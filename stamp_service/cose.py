@@ -10,7 +10,8 @@ P-256 keys (COSE alg -7, signature is raw ``r || s``, 64 bytes, not DER).
 Verification policy (why things are the way they are):
 
 * ``verify_sign1`` reads untrusted bytes from a scanned QR code, so it only ever raises a
-  :class:`CoseError` subclass; every decoder or crypto library exception is translated.
+  :class:`CoseError` subclass (a stamps.errors.StampError, so its verdict is known); every decoder or
+  crypto library exception is translated.
 * Checks run in this order: structure (:class:`MalformedMessage`), key id
   (:class:`UnknownKey`), algorithm (:class:`UnsupportedAlgorithm`), algorithm against key
   type (:class:`KeyMismatch`), signature (:class:`BadSignature`).
@@ -44,6 +45,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+
+# The stamp errors these derive from: a COSE refusal is already the stamp verdict it stands for.
+from .stamps.errors import CoseError, MalformedStamp, SignatureMismatch, UnknownKey
 
 __all__ = [
     "ALG_EDDSA",
@@ -89,47 +93,28 @@ _SIGNATURE_SIZE = 64  # Ed25519 signatures and ES256 r||s are both 64 bytes
 _P256_SCALAR_SIZE = 32
 
 
-class CoseError(Exception):
-    """Base class of every error this module raises for a bad or untrusted message."""
-
-    default_message = "The stamp could not be read."
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class MalformedMessage(CoseError):
+class MalformedMessage(CoseError, MalformedStamp):
     """The bytes are not a COSE_Sign1 message this module can process."""
 
-    default_message = "The stamp is damaged or is not a signed stamp."
+    default_detail = "The stamp is damaged or is not a signed stamp."
 
 
-class UnknownKey(CoseError):
-    """The message names no key id, or one that is not among the trusted keys."""
-
-    default_message = "The stamp was signed with a key we do not know."
-
-
-class UnsupportedAlgorithm(CoseError):
+class UnsupportedAlgorithm(CoseError, MalformedStamp):
     """The signature algorithm is missing, unprotected or not EdDSA/ES256."""
 
-    default_message = "The stamp uses a signature algorithm we do not support."
+    default_detail = "The stamp uses a signature algorithm we do not support."
 
 
-class BadSignature(CoseError):
+class BadSignature(CoseError, SignatureMismatch):
     """The signature does not verify with the key named by the message."""
 
-    default_message = "The stamp's signature is not valid."
+    default_detail = "The stamp's signature is not valid."
 
 
 class KeyMismatch(BadSignature):
     """The algorithm in the message cannot be used with the type of the named key."""
 
-    default_message = "The stamp's algorithm does not match its signing key."
+    default_detail = "The stamp's algorithm does not match its signing key."
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from .errors import Error
+
 log = logging.getLogger(__name__)
 
 PublicKey = Union[ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey]
@@ -72,16 +74,18 @@ _DERIVED: dict[tuple[str, bytes, str], bytes] = {}
 # --------------------------------------------------------------------------- errors
 
 
-class KeyStoreError(Exception):
-    """Base error of the key store; ``.message`` is safe to show to an operator."""
+class KeyStoreError(Error):
+    """Base error of the key store: a configuration problem on our side. ``.detail`` (key ids, file names) is for
+    the operator and the log; a caller on the web learns only that signing is unavailable."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 503
+    key = "error.signing_unavailable"
 
 
 class NoPassphrase(KeyStoreError):
-    """A private key was needed but no passphrase is configured."""
+    """A private key was needed but no passphrase is configured (the operator, not a producer, must fix it)."""
+
+    key = "error.signing_no_passphrase"
 
 
 class WrongPassphrase(KeyStoreError):
@@ -366,7 +370,7 @@ def load_jwks(data: Mapping[str, Any]) -> dict[bytes, PublicKeyRecord]:
                 revoked_at=revoked_at,
             )
         except InvalidKeyInfo as exc:
-            raise InvalidJwks(f"JWK {jwk.get('kid')}: {exc.message}") from None
+            raise InvalidJwks(f"JWK {jwk.get('kid')}: {exc.detail}") from None
         records[kid] = PublicKeyRecord(info, public_key)
     return records
 

@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 Check = Callable[[str, Any], Any]
 
+from .errors import Error
+
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0", "")
 ISSUER_RE = re.compile(r"^[A-Z0-9-]{1,8}$")
 # A host printed in every stamp: a DNS name or IPv4 address, an optional port; no scheme, path or user.
@@ -22,8 +24,10 @@ MIN_SECRET = 32  # characters of SECRET_KEY: it signs sessions, device cookies a
 MAX_PROXIES = 5
 
 
-class SettingsError(ValueError):
-    """A setting the service cannot start with; the message says which and what it expects."""
+class SettingsError(Error, ValueError):
+    """A setting the service cannot start with; the detail says which and what it expects (for the operator)."""
+
+    key = "error.settings"
 
 
 def strict_bool(name: str, value: Any) -> bool:

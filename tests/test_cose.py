@@ -129,8 +129,8 @@ def outcome(func: Any, message: bytes) -> Any:
     try:
         return func(message)
     except CoseError as exc:
-        assert isinstance(exc.message, str) and exc.message
-        assert str(exc) == exc.message
+        assert isinstance(exc.detail, str) and exc.detail
+        assert str(exc) == exc.detail
         return exc
 
 
@@ -557,8 +557,8 @@ def test_error_classes() -> None:
     for cls in (MalformedMessage, UnknownKey, UnsupportedAlgorithm, BadSignature, KeyMismatch):
         assert issubclass(cls, CoseError)
         err = cls()
-        assert err.message and str(err) == err.message
-        assert str(cls("custom")) == "custom" == cls("custom").message
+        assert err.detail and str(err) == err.detail
+        assert str(cls("custom")) == "custom" == cls("custom").detail
     assert issubclass(KeyMismatch, BadSignature)
 
 

@@ -186,7 +186,7 @@ def test_older_pbkdf2_key_files_are_read_and_re_sealed(store: KeyStore) -> None:
 def test_weak_passphrases_are_refused_for_new_keys(tmp_path: Path) -> None:
     with pytest.raises(WeakPassphrase) as excinfo:
         KeyStore(tmp_path / "keys", "short pw").generate()
-    assert "12" in excinfo.value.message and "short pw" not in excinfo.value.message
+    assert "12" in excinfo.value.detail and "short pw" not in excinfo.value.detail
     assert not (tmp_path / "keys").exists() or not list((tmp_path / "keys").iterdir())
 
 
@@ -258,9 +258,9 @@ def test_wrong_passphrase(store: KeyStore) -> None:
     with pytest.raises(WrongPassphrase) as excinfo:
         other.signing_key(info.kid)
     err = excinfo.value
-    assert "KEY_PASSPHRASE" in err.message
+    assert "KEY_PASSPHRASE" in err.detail
     assert err.__suppress_context__ and err.__cause__ is None  # no cryptography traceback
-    for text in (str(err), repr(err), err.message):
+    for text in (str(err), repr(err), err.detail, err.message.render("en"), err.message.render("vi")):
         assert wrong not in text and PASSPHRASE not in text
 
 
@@ -269,8 +269,8 @@ def test_no_passphrase(store: KeyStore) -> None:
     bare = KeyStore(store.path, None)
     with pytest.raises(NoPassphrase) as excinfo:
         bare.generate()
-    assert "KEY_PASSPHRASE" in excinfo.value.message
-    assert "OCOP_STAMP_KEY_PASSPHRASE" in excinfo.value.message
+    assert "KEY_PASSPHRASE" in excinfo.value.detail
+    assert "OCOP_STAMP_KEY_PASSPHRASE" in excinfo.value.detail
     with pytest.raises(NoPassphrase):
         bare.signing_key()
     with pytest.raises(NoPassphrase):
@@ -336,7 +336,7 @@ def test_passphrase_never_shown(store: KeyStore) -> None:
         store.signing_key(info.kid)
     errors.append(excinfo.value)
     for err in errors:
-        for text in (str(err), repr(err), err.message, repr(err.args)):
+        for text in (str(err), repr(err), err.detail, err.message.render("en"), repr(err.args)):
             assert PASSPHRASE not in text
 
 

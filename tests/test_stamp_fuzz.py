@@ -51,7 +51,7 @@ def outcome(text: Any, keys: Any = KEYS) -> VerifiedStamp | StampError:
         result = verify_stamp(text, keys)
     except StampError as exc:
         assert exc.verdict in {"malformed", "unknown-key", "key-revoked", "invalid-signature"}
-        assert isinstance(exc.message, str) and exc.message
+        assert isinstance(exc.detail, str) and exc.detail
         return exc
     assert isinstance(result, VerifiedStamp)
     return result

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from stamp_service.auth.access import public
 from stamp_service.context import get_storage
-from stamp_service.errors import error_response
+from stamp_service.http_errors import error_response
 from stamp_service.i18n import gettext
 from stamp_service.registry import places, producers, recognitions
 from stamp_service.registry.records import Row

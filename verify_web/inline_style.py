@@ -10,7 +10,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from stamp_service.errors import CSP
+from stamp_service.http_headers import CSP
 
 STYLESHEET = Path(__file__).parent / "static" / "verify.css"
 

@@ -6,7 +6,7 @@ from flask import jsonify, request
 from werkzeug.wrappers import Response
 
 from ..auth.access import public
-from ..errors import error_response
+from ..http_errors import error_answer
 from ..i18n import Message
 from ..registry.fields import ValidationError
 from ..verification import claims
@@ -20,11 +20,8 @@ MAX_BODY = 8 * 1024  # two short strings: a bigger body is refused (413) before 
 
 
 def claim_error(exc: claims.ClaimError) -> Response:
-    """A refused claim as the API's JSON error, with Retry-After when it was limited."""
-    message = exc.message.render()
-    response = error_response(exc.status, message, {exc.field: message} if exc.field else None)
-    if isinstance(exc, claims.Limited):
-        response.headers["Retry-After"] = str(exc.retry_after)
+    """A refused claim as the API's JSON error (Retry-After when it was limited), never cached."""
+    response = error_answer(exc)
     response.headers.update(NO_CACHE)
     return response
 

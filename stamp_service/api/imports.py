@@ -24,6 +24,6 @@ def import_file(kind: str) -> Response | tuple[Response, int]:
     try:
         report = import_csv(get_storage(), kind, data)
     except ImportFailed as exc:
-        return jsonify(error=Message("import.failed").render(), fields={},
+        return jsonify(error=exc.message.render(), fields={},
                        errors=exc.report.error_dicts()), 400
     return jsonify(kind=kind, rows=report.rows, created=report.created), 201

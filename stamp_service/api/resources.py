@@ -14,7 +14,7 @@ from ..auth.access import Identity, roles
 from ..context import get_storage
 from ..registry import batches, places, producers, products, recognitions
 from ..registry.fields import Schema
-from ..registry.records import NotFound, Row
+from ..registry.records import RecordNotFound, Row
 from ..storage import Storage
 from . import bp
 from .body import json_object, paging
@@ -74,7 +74,7 @@ class Resource:
 
 def _own_producer(storage: Storage, producer_id: int, scope: int | None) -> Row:
     if scope is not None and scope != producer_id:
-        raise NotFound("producer", producer_id)
+        raise RecordNotFound("producer", producer_id)
     return producers.get(storage, producer_id)
 
 

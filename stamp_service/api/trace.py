@@ -45,7 +45,7 @@ def batch_events_import(batch_id: int) -> tuple[Response, int]:
         report = stage_import.import_stages(storage, batch_id, data, producer_id=g.identity.scope,
                                             user_id=g.identity.user_id)
     except ImportFailed as exc:
-        return jsonify(error=Message("import.failed").render(), fields={}, errors=exc.report.error_dicts()), 400
+        return jsonify(error=exc.message.render(), fields={}, errors=exc.report.error_dicts()), 400
     rows = {e["id"]: e for e in events.list_for(storage, batch_id)}
     return jsonify(rows=report.rows, items=[events.present(rows[i]) for i in report.created]), 201
 

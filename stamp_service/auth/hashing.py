@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app, has_app_context
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..errors import Error
+
 DEFAULT_WORKERS = 2
 PASSWORD_METHOD = "scrypt"  # werkzeug's scrypt: N=2^15, r=8, p=1 (tens of milliseconds a check)
 # Tests only (TESTING): the same scheme 32 times cheaper, so a test world of five accounts does not spend a second
@@ -29,10 +31,11 @@ def hash_password(password: str) -> str:
 DEFAULT_QUEUE = 4
 
 
-class LoginBusy(Exception):
+class LoginBusy(Error):
     """Too many sign-ins are being checked right now; the caller should try again in a moment."""
 
-    message_key = "login.busy"
+    status = 503
+    key = "login.busy"
     retry_after = 2
 
 

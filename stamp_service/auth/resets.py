@@ -36,7 +36,7 @@ def _digest(token: str) -> str:
 
 def create(storage: Storage, user_id: int, *, created_by: int | None, lifetime: dt.timedelta = LIFETIME) -> Link:
     """A new one-time reset link for the user; older unused links of that user stop working."""
-    users.get(storage, user_id)  # NotFound for an unknown user
+    users.get(storage, user_id)  # RecordNotFound for an unknown user
     token = secrets.token_urlsafe(32)
     moment = clock.now()
     with storage.transaction():

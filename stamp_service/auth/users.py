@@ -73,7 +73,7 @@ def update(storage: Storage, user_id: int, data: Mapping[str, Any], *, strict: b
 
 
 def get(storage: Storage, user_id: int) -> Row:
-    """One user; raises NotFound."""
+    """One user; raises RecordNotFound."""
     return require(storage, "users", user_id, "user")
 
 

@@ -108,7 +108,7 @@ def _ensure_demo() -> dict[str, str]:
             runs = demo_data.issue_demo_runs(storage, keystore(), issuer=config["ISSUER"], host=config["PUBLIC_HOST"])
         except KeyStoreError as exc:
             runs = []
-            click.echo(f"No demo stamps: {exc.message}", err=True)
+            click.echo(f"No demo stamps: {exc.detail}", err=True)
         click.echo(f"Demo data loaded ({len(runs)} runs of stamps issued).")
     return demo_data.saved_logins(instance)
 
@@ -121,7 +121,7 @@ def _ensure_signing_key() -> None:
             return
         info = store.generate()
     except KeyStoreError as exc:
-        click.echo(f"No signing key yet: {exc.message}", err=True)
+        click.echo(f"No signing key yet: {exc.detail}", err=True)
         return
     click.echo(f"Signing key created: {info.kid_hex} ({info.alg}), encrypted in {store.path}")
 

@@ -9,7 +9,7 @@ import click
 
 from ..context import get_storage
 from ..registry.csv_import import ImportFailed
-from ..registry.records import NotFound
+from ..registry.records import RecordNotFound
 from ..trace import stage_import
 from . import _fatal, _import_failed, cli
 
@@ -42,7 +42,7 @@ def import_stages(batch_id: int, file: Path, as_json: bool) -> None:
     data = file.read_bytes()
     try:
         report = stage_import.import_stages(get_storage(), batch_id, data, producer_id=None, user_id=None)
-    except NotFound:
+    except RecordNotFound:
         _fatal(f"no batch {batch_id}")
     except ImportFailed as exc:
         _import_failed(exc, file, as_json)

@@ -15,7 +15,7 @@ from ..context import get_storage
 from ..keystore import ALGS, KeyInfo, KeyStoreError, load_jwks, parse_kid
 from ..registry import places
 from ..registry.fields import ValidationError
-from ..registry.records import NotFound
+from ..registry.records import RecordNotFound
 from ..signing_keys import keystore
 from ..stamps import code_list, issuing, quotas
 from ..stamps.errors import StampError
@@ -52,7 +52,7 @@ def keys_generate(alg: str, as_json: bool) -> None:
     try:
         info = keystore().generate(alg)
     except KeyStoreError as exc:
-        _fatal(exc.message)
+        _fatal(exc.detail)
     click.echo(json.dumps(_key_dict(info)) if as_json else f"Created {info.alg} key {info.kid_hex} (active)")
 
 
@@ -63,7 +63,7 @@ def keys_list(as_json: bool) -> None:
     try:
         infos = keystore().list()
     except KeyStoreError as exc:
-        _fatal(exc.message)
+        _fatal(exc.detail)
     _print_rows([_key_dict(i) for i in infos], as_json,
                 lambda k: f"{k['kid']}  {k['alg']:<6} {k['status']:<8} {k['not_before']} .. {k['not_after'] or 'open'}")
 
@@ -75,7 +75,7 @@ def keys_rotate(alg: str) -> None:
     try:
         info = keystore().rotate(alg)
     except KeyStoreError as exc:
-        _fatal(exc.message)
+        _fatal(exc.detail)
     click.echo(f"New active key {info.kid_hex}; previous keys retired")
 
 
@@ -86,7 +86,7 @@ def keys_retire(kid: str) -> None:
     try:
         info = keystore().retire(parse_kid(kid))
     except KeyStoreError as exc:
-        _fatal(exc.message)
+        _fatal(exc.detail)
     click.echo(f"Key {info.kid_hex} retired")
 
 
@@ -98,7 +98,7 @@ def keys_revoke(kid: str, reason: str) -> None:
     try:
         info = keystore().revoke(parse_kid(kid), reason)
     except KeyStoreError as exc:
-        _fatal(exc.message)
+        _fatal(exc.detail)
     click.echo(f"Key {info.kid_hex} revoked")
 
 
@@ -129,12 +129,12 @@ def issue(batch_id: int, count: int, inactive: bool, hidden_code: bool, as_json:
         run = issuing.issue_run(get_storage(), keystore(), batch_id, count, active=not inactive,
                                 issuer=current_app.config["ISSUER"], host=current_app.config["PUBLIC_HOST"],
                                 hidden_code=hidden_code, limits=quotas.limits_from(current_app.config))
-    except NotFound:
+    except RecordNotFound:
         _fatal(f"no batch {batch_id}")
     except ValidationError as exc:
         _fatal(_validation_text(exc))
     except KeyStoreError as exc:
-        _fatal(exc.message)
+        _fatal(exc.detail)
     run = issuing.get_run(get_storage(), run["id"])
     if as_json:
         click.echo(json.dumps(_run_dict(run)))
@@ -186,7 +186,7 @@ def _run(run_id: int) -> dict[str, Any]:
     """The run, or a refusal naming it."""
     try:
         return issuing.get_run(get_storage(), run_id)
-    except NotFound:
+    except RecordNotFound:
         _fatal(f"no run {run_id}")
 
 
@@ -216,7 +216,7 @@ def codes(run_id: int, first: int | None, last: int | None, fmt: str) -> None:
     except ValidationError as exc:
         _fatal(_validation_text(exc))
     except KeyStoreError as exc:
-        _fatal(exc.message)
+        _fatal(exc.detail)
 
 
 def _state_command(run_id: int, state: str, first: int | None, last: int | None,
@@ -256,7 +256,7 @@ def recall(batch_id: int, reason: str) -> None:
     """Recall a batch (thu hồi lô): all its stamps read recalled from the next scan."""
     try:
         issuing.recall(get_storage(), batch_id, reason)
-    except NotFound:
+    except RecordNotFound:
         _fatal(f"no batch {batch_id}")
     except ValidationError as exc:
         _fatal(_validation_text(exc))
@@ -277,7 +277,7 @@ def _offline_keys(jwks: Path | None) -> dict:
     try:
         return keystore(app).records()
     except KeyStoreError as exc:
-        _fatal(exc.message)
+        _fatal(exc.detail)
 
 
 @cli.command(with_appcontext=False)  # offline: no database, no passphrase
@@ -305,7 +305,7 @@ def verify(code: tuple[str, ...], jwks: Path | None, as_json: bool, host: str | 
             stamp = verify_stamp(text, keys_by_kid)
         except StampError as exc:
             failed += 1
-            results.append({"code": text, "ok": False, "verdict": exc.verdict, "reason": exc.message})
+            results.append({"code": text, "ok": False, "verdict": exc.verdict, "reason": exc.detail})
             continue
         printed = parse_stamp_url(text)[0]
         foreign = foreign_host(printed, host)

@@ -78,6 +78,8 @@ def gettext(key: str, lang: str | None = None, **params: Any) -> str:
 
     A plural entry picks its form by its count param (else n, else its first whole-number param)."""
     language = _language(lang)
+    if any(isinstance(v, Message) for v in params.values()):  # a message inside a message: in the same language
+        params = {k: v.render(language) if isinstance(v, Message) else v for k, v in params.items()}
     if any(isinstance(v, float) for v in params.values()):  # decimals the language's way: 0,9 in Vietnamese
         from .formats import number
 

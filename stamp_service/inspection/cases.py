@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from ..i18n import Message
 from ..registry import batches
 from ..registry.fields import Field, Schema, ValidationError
-from ..registry.records import NotFound, Row, require
+from ..registry.records import RecordNotFound, Row, require
 from ..stamps import issuing
 from ..stamps.errors import StampError
 from ..stamps.serials import parse_serial_or_number
@@ -92,7 +92,7 @@ def create(storage: Storage, data: Mapping[str, Any], *, user_id: int | None = N
             raise ValidationError.single("batch_id", "error.required")
         try:
             batches.get(storage, values["batch_id"])
-        except NotFound:
+        except RecordNotFound:
             raise ValidationError.single("batch_id", "error.not_found") from None
         record["batch_id"] = values["batch_id"]
     with storage.transaction():

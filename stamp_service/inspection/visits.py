@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from ..registry import places
 from ..registry.fields import Field, Invalid, Schema, ValidationError
-from ..registry.records import NotFound, Row, require
+from ..registry.records import RecordNotFound, Row, require
 from ..storage import Storage
 from ..verification.checker import Outcome
 
@@ -37,10 +37,10 @@ def start(storage: Storage, data: Mapping[str, Any], *, inspector_id: int, stric
 
 
 def get(storage: Storage, visit_id: int, *, inspector_id: int | None = None) -> Row:
-    """One visit (only the inspector's own when inspector_id is given); raises NotFound."""
+    """One visit (only the inspector's own when inspector_id is given); raises RecordNotFound."""
     visit = require(storage, "visits", visit_id, "visit")
     if inspector_id is not None and visit["inspector_id"] != inspector_id:
-        raise NotFound("visit", visit_id)
+        raise RecordNotFound("visit", visit_id)
     return visit
 
 

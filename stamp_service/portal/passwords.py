@@ -45,7 +45,7 @@ def password_change() -> Response | tuple[str, int, dict[str, str]]:
         users.change_password(storage, identity.user_id, form["current_password"], form["new_password"],
                               form["new_password_repeat"], current_app.extensions["password_checker"].verify)
     except LoginBusy as exc:
-        return _form(template, 503, message=gettext(exc.message_key), headers={"Retry-After": str(exc.retry_after)})
+        return _form(template, 503, message=exc.message.render(), headers={"Retry-After": str(exc.retry_after)})
     except ValidationError as exc:
         if "current_password" in exc.fields:  # a wrong guess counts like a failed sign-in
             throttle.record_failure(storage, who, "wrong_current_password", identity.user_id, moment)

@@ -59,7 +59,7 @@ def _sign_in() -> Response | tuple[str, int, dict[str, str]]:
     try:
         user, account, reason = users.attempt(storage, email, request.form.get("password", "")[:200], checker.verify)
     except LoginBusy as exc:
-        return _refused(email, gettext(exc.message_key), 503, exc.retry_after)
+        return _refused(email, exc.message.render(), 503, exc.retry_after)
     if user is None:
         throttle.record_failure(storage, who, reason, account["id"] if account else None, moment)
         return _refused(email, gettext("login.failed"), 400, None)

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from ..storage import Storage
 from . import places
 from .fields import Field, Invalid, Schema, ValidationError
-from .records import NotFound, Row, merged, save
+from .records import RecordNotFound, Row, merged, save
 
 MAX_QUANTITY = 10_000_000
 
@@ -79,11 +79,11 @@ def update(
 
 
 def get(storage: Storage, batch_id: int, *, producer_id: int | None = None) -> Row:
-    """One batch with its product's producer_id; raises NotFound (also for another producer's batch)."""
+    """One batch with its product's producer_id; raises RecordNotFound (also for another producer's batch)."""
     batch = storage.get("batches", batch_id)
     product = storage.get("products", batch["product_id"]) if batch else None
     if batch is None or product is None or (producer_id is not None and product["producer_id"] != producer_id):
-        raise NotFound("batch", batch_id)
+        raise RecordNotFound("batch", batch_id)
     return {**batch, "producer_id": product["producer_id"]}
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..errors import Error
 from ..i18n import Message, gettext, has_text
 from ..storage import Storage
 from . import producers, products, recognitions
@@ -146,8 +147,11 @@ IMPORT_FAILED: dict[str, Any] = {"type": "object", "required": ["error", "fields
         "message": {"type": "string"}}}}}}
 
 
-class ImportFailed(Exception):
+class ImportFailed(Error):
     """The file was refused; nothing was saved. report lists the problems."""
+
+    status = 400
+    key = "import.failed"
 
     def __init__(self, report: ImportReport) -> None:
         super().__init__(f"{len(report.errors)} problem(s) in {report.kind} import")

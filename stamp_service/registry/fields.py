@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from ..errors import Error
 from ..i18n import Message
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -14,21 +15,27 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 BOOLEAN_TEXT = {"1": True, "on": True, "true": True, "yes": True, "0": False, "off": False, "false": False, "no": False}
 
 
-class Invalid(ValueError):
+class Invalid(Error, ValueError):
     """One value is wrong; carries the message shown beside the field."""
 
+    status = 400
+
     def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.message = Message(key, params)
+        self.key = key
+        super().__init__(**params)
 
 
-class ValidationError(Exception):
+class ValidationError(Error):
     """Input was refused; fields maps each wrong field to its message."""
+
+    status = 400
+    key = "error.invalid_input"
 
     def __init__(self, fields: Mapping[str, Message], message: Message | None = None) -> None:
         self.fields = dict(fields)
-        self.message = message or Message("error.invalid_input")
-        super().__init__(f"{self.message.key}: {', '.join(self.fields) or '-'}")
+        if message is not None:
+            self.key = message.key
+        super().__init__(f"{self.key}: {', '.join(self.fields) or '-'}", **(message.params if message else {}))
 
     def render(self, lang: str | None = None) -> dict[str, str]:
         """Each field's message as text in lang."""

@@ -57,7 +57,7 @@ def update(storage: Storage, producer_id: int, data: Mapping[str, Any], *, stric
 
 
 def get(storage: Storage, producer_id: int) -> Row:
-    """One producer; raises NotFound."""
+    """One producer; raises RecordNotFound."""
     return require(storage, "producers", producer_id, "producer")
 
 

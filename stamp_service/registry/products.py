@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from ..storage import Storage
 from .fields import Field, Schema, ValidationError
 from .identifiers import check_gtin
-from .records import NotFound, Row, save
+from .records import RecordNotFound, Row, save
 
 GROUPS = ("food", "drinks", "herbal", "handicraft", "ornamental", "tourism")
 
@@ -41,10 +41,10 @@ def _check(storage: Storage, values: dict[str, Any], existing: Row | None) -> di
 
 
 def get(storage: Storage, product_id: int, *, producer_id: int | None = None) -> Row:
-    """One product (only the given producer's, when producer_id is set); raises NotFound."""
+    """One product (only the given producer's, when producer_id is set); raises RecordNotFound."""
     row = storage.get("products", product_id)
     if row is None or (producer_id is not None and row["producer_id"] != producer_id):
-        raise NotFound("product", product_id)
+        raise RecordNotFound("product", product_id)
     return row
 
 

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from ..storage import Storage
 from .fields import Field, Schema, ValidationError
-from .records import NotFound, Row, merged, save
+from .records import RecordNotFound, Row, merged, save
 
 LEVELS = ("district", "province", "national")
 STATUSES = ("valid", "expired", "revoked", "superseded")
@@ -119,14 +119,14 @@ def set_decision_scan(storage: Storage, rec_id: int, file_name: str | None) -> R
 
 
 def get(storage: Storage, rec_id: int, *, producer_id: int | None = None) -> Row:
-    """One recognition (only of the given producer's products, when set); raises NotFound."""
+    """One recognition (only of the given producer's products, when set); raises RecordNotFound."""
     rec = storage.get("recognitions", rec_id)
     if rec is None:
-        raise NotFound("recognition", rec_id)
+        raise RecordNotFound("recognition", rec_id)
     if producer_id is not None:
         product = storage.get("products", rec["product_id"])
         if product is None or product["producer_id"] != producer_id:
-            raise NotFound("recognition", rec_id)
+            raise RecordNotFound("recognition", rec_id)
     return rec
 
 

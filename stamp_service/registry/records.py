@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Mapping
 
-from ..i18n import Message
+from ..errors import Error
 from ..storage import Conflict, MissingValue, Storage, StorageError, UnknownReference
 from .fields import Schema, ValidationError
 
@@ -14,21 +14,23 @@ Row = dict[str, Any]
 Check = Callable[[Storage, dict[str, Any], Row | None], dict[str, Any]]
 
 
-class NotFound(Exception):
+class RecordNotFound(Error):
     """No record with that id (or not one the caller may see)."""
+
+    status = 404
+    key = "error.not_found"
 
     def __init__(self, kind: str, record_id: Any) -> None:
         super().__init__(f"{kind} {record_id} not found")
         self.kind = kind
         self.record_id = record_id
-        self.message = Message("error.not_found")
 
 
 def require(storage: Storage, table: str, row_id: Any, kind: str) -> Row:
-    """The row with this id; raises NotFound (shown as 404) when there is none."""
+    """The row with this id; raises RecordNotFound (shown as 404) when there is none."""
     row = storage.get(table, row_id)
     if row is None:
-        raise NotFound(kind, row_id)
+        raise RecordNotFound(kind, row_id)
     return row
 
 
@@ -44,12 +46,12 @@ def save(
     only: tuple[str, ...] | None = None,
     conflict_field: Mapping[str, str] | None = None,
 ) -> Row:
-    """Create (row_id None) or update one record; raises ValidationError, NotFound, never half-writes."""
+    """Create (row_id None) or update one record; raises ValidationError, RecordNotFound, never half-writes."""
     existing = None
     if row_id is not None:
         existing = storage.get(table, row_id)
         if existing is None:
-            raise NotFound(table, row_id)
+            raise RecordNotFound(table, row_id)
     values = schema.clean(data, partial=existing is not None, strict=strict, only=only)
     with storage.transaction():
         if check is not None:

@@ -1,49 +1,62 @@
-"""Why a stamp was refused. Each error names the verdict a verifier shows; "malformed" is not "did not verify"."""
+"""Why a stamp was refused. Each error names the verdict a verifier shows; "malformed" is not "did not verify".
+
+The COSE layer's errors (cose.py) derive from these, so a refusal keeps its class from the decoder to the verdict
+and nothing translates one into another."""
 
 from __future__ import annotations
 
+from ..errors import Error
 
-class StampError(Exception):
-    """A stamp that is not a good stamp of ours; .verdict is the machine name, .message says why."""
+
+class StampError(Error):
+    """A stamp that is not a good stamp of ours; .verdict is the machine name, .message the reader's reason."""
 
     verdict = "malformed"
-    default = "not a stamp of ours"
+    status = 400
+    default_detail = "not a stamp of ours"
 
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default
-        super().__init__(self.message)
+    @property
+    def key(self) -> str:  # type: ignore[override]
+        """The catalog entry of the verdict's reason: one text per verdict, whatever the detail."""
+        return f"reason.{self.verdict}"
 
 
 class MalformedStamp(StampError):
     """Cannot be parsed: not our URL, not digits, not COSE, or claims that break the format."""
 
     verdict = "malformed"
-    default = "the code cannot be read as a stamp"
+    default_detail = "the code cannot be read as a stamp"
 
 
 class MistypedSerial(MalformedStamp):
     """A typed serial with a wrong or missing check digit, or too few digits: a slip of the finger, not a fake."""
 
     verdict = "mistyped"
-    default = "the serial's check digit does not match: a digit was mistyped or left out"
+    default_detail = "the serial's check digit does not match: a digit was mistyped or left out"
 
 
-class UnknownKey(StampError):
-    """Signed with a key we never published, or issued outside its key's validity window."""
+class CoseError(StampError):
+    """A signed message (COSE_Sign1) that cannot be trusted; cose.verify_sign1 raises only these."""
+
+    default_detail = "The stamp could not be read."
+
+
+class UnknownKey(CoseError):
+    """Signed with a key we never published (or names none), or issued outside its key's validity window."""
 
     verdict = "unknown-key"
-    default = "signed with a key that is not ours"
+    default_detail = "The stamp was signed with a key we do not know."
 
 
 class KeyRevoked(StampError):
     """Signed with a key that has been revoked: every stamp of that key is refused."""
 
     verdict = "key-revoked"
-    default = "the signing key has been revoked"
+    default_detail = "the signing key has been revoked"
 
 
-class InvalidSignature(StampError):
-    """The signature does not match the stamp's content (altered or forged)."""
+class SignatureMismatch(StampError):
+    """The signature does not match the stamp's content (altered or forged): read fine, did not verify."""
 
     verdict = "invalid-signature"
-    default = "the signature does not match: the stamp was altered or forged"
+    default_detail = "the signature does not match: the stamp was altered or forged"

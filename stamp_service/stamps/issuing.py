@@ -11,7 +11,7 @@ from ..i18n import Message
 from ..keystore import KeyStore
 from ..registry import batches, recognitions
 from ..registry.fields import ValidationError
-from ..registry.records import NotFound, Row
+from ..registry.records import RecordNotFound, Row
 from ..storage import Storage
 from .claims import MAX_ID, StampClaims
 from .hidden import hidden_code as derive_hidden_code, run_secret
@@ -92,13 +92,13 @@ def issue_run(
 
 
 def get_run(storage: Storage, run_id: int, *, producer_id: int | None = None) -> Row:
-    """One run with its batch's producer_id; NotFound also for another producer's run."""
+    """One run with its batch's producer_id; RecordNotFound also for another producer's run."""
     run = storage.get("runs", run_id)
     if run is None:
-        raise NotFound("run", run_id)
+        raise RecordNotFound("run", run_id)
     batch = batches.get(storage, run["batch_id"])
     if producer_id is not None and batch["producer_id"] != producer_id:
-        raise NotFound("run", run_id)
+        raise RecordNotFound("run", run_id)
     return {**run, "producer_id": batch["producer_id"], "count": run["last_serial"] - run["first_serial"] + 1,
             "hidden_code": bool(run["hidden_code"])}
 

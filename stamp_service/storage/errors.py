@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from ..errors import Error
 
-class StorageError(Exception):
-    """A write the database refused."""
+
+class StorageError(Error):
+    """A write the database refused. The registry maps the usual ones to form fields; one that reaches the web
+    unmapped is our bug, answered as a plain 500 with the detail in the log."""
 
 
 class Conflict(StorageError):
@@ -36,7 +39,8 @@ class MissingValue(StorageError):
 class StorageUnavailable(StorageError):
     """The database cannot take writes right now: read-only, disk full, or locked past the busy timeout."""
 
-    message_key = "error.storage_unavailable"
+    status = 503
+    key = "error.storage_unavailable"
     retry_after = 60  # seconds: an operator has to free space or fix permissions, or a long writer to finish
 
     def __init__(self, reason: str) -> None:

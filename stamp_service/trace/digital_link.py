@@ -10,6 +10,7 @@ from biip import ParseError
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_messages import GS1Message
 
+from ..errors import Error
 from ..registry.records import Row
 from ..storage import Storage
 
@@ -18,13 +19,14 @@ GS1_VOC = "https://gs1.org/voc/"
 ALLOWED = (("01", "10"), ("01", "10", "21"))  # the two forms we serve, in GS1's qualifier order
 
 
-class BadLink(ValueError):
-    """A Digital Link we refuse; key is the catalog message saying why."""
+class BadLink(Error, ValueError):
+    """A Digital Link we refuse; key is the catalog message saying why, detail biip's own words."""
+
+    status = 400
 
     def __init__(self, key: str, detail: str = "") -> None:
-        super().__init__(detail or key)
         self.key = key
-        self.detail = detail
+        super().__init__(detail)
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ def record(
     source: str = "api", now: dt.datetime | None = None,
 ) -> Row:
     """Add one stage to a batch (the batch's producer or the office); returns the stored event."""
-    batches.get(storage, batch_id, producer_id=producer_id)  # NotFound for another producer's batch
+    batches.get(storage, batch_id, producer_id=producer_id)  # RecordNotFound for another producer's batch
     values = clean(data, now=now)
     with storage.transaction():
         if values.get("corrects"):

@@ -141,7 +141,7 @@ def import_stages(storage: Storage, batch_id: int, data: bytes, *, producer_id: 
                   now: dt.datetime | None = None) -> ImportReport:
     """Record every stage of a CSV or .xlsx file for a batch (its producer or the office) in one transaction;
     raises ImportFailed (nothing stored) listing every problem of every row. report.created: the event ids."""
-    batches.get(storage, batch_id, producer_id=producer_id)  # NotFound for another producer's batch
+    batches.get(storage, batch_id, producer_id=producer_id)  # RecordNotFound for another producer's batch
     if len(data) > MAX_BYTES:
         report = ImportReport(KIND)
         report.errors.append(RowError(0, None, Message("stage_import.too_large", {"max": MAX_BYTES // 1024})))

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..i18n import Message
 from ..keystore import PublicKeyRecord
 from ..registry import recognitions
 from ..registry.records import Row
@@ -102,7 +101,7 @@ def verify(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], code: str, *
             if key is None or key.info.status == "revoked":
                 raise KeyRevoked()
     except StampError as exc:
-        outcome.verdict = Verdict(exc.verdict, [Reason(exc.verdict, _message(exc))])
+        outcome.verdict = Verdict(exc.verdict, [Reason(exc.verdict, exc.message)])
     else:
         _load_records(storage, outcome)
         # One read of the stamp's recent scans serves the household, the view check and the copy rules.
@@ -161,7 +160,3 @@ def earlier_view(recent: list[Row], context: scans.ScanContext, rules: Rules, no
             return row
     return None
 
-
-def _message(exc: StampError) -> Message:
-    """The reader-facing reason for a refused stamp, with the technical detail kept for inspectors."""
-    return Message(f"reason.{exc.verdict}", {"detail": exc.message})

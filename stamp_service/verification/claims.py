@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .. import cose
+from ..errors import Error
 from ..i18n import Message
 from ..keystore import KeyStore
 from ..registry.fields import Field, Schema
@@ -46,22 +47,17 @@ INPUT = Schema("ClaimRequest", (
 # --- errors: each names what went wrong for the person typing, and the HTTP status it is answered with ------
 
 
-class ClaimError(Exception):
+class ClaimError(Error):
     """A claim that could not be checked; .message is for the shopper, .field the input it is about."""
 
     status = 400
     key = "claim.error"
     field: str | None = None
 
-    def __init__(self, detail: str = "", **params: Any) -> None:
-        self.detail = detail  # for logs and inspectors, never the only thing a shopper sees
-        self.params = params
-        super().__init__(detail or self.key)
-
     @property
-    def message(self) -> Message:
-        """The shopper-facing message."""
-        return Message(self.key, self.params)
+    def fields(self) -> Mapping[str, Message]:  # type: ignore[override]
+        """The message beside the input it is about (none when it is about no one input)."""
+        return {self.field: self.message} if self.field else {}
 
 
 class MalformedCode(ClaimError):
@@ -245,9 +241,9 @@ def _serial(store: KeyStore, code: str) -> int:
         return StampClaims.from_cbor(cose.decode_sign1(parse_stamp_url(text)[1]).payload).serial
     except MalformedStamp as exc:
         # A typed serial that does not read is a typing slip; a QR-like text we cannot read is not ours.
-        raise (UnknownStamp if looks_like_qr_text(text) else MalformedCode)(exc.message) from None
+        raise (UnknownStamp if looks_like_qr_text(text) else MalformedCode)(exc.detail) from None
     except StampError as exc:  # unknown key, bad signature: readable, but not a stamp we signed
-        raise UnknownStamp(exc.message) from None
+        raise UnknownStamp(exc.detail) from None
 
 
 def _wait(storage: Storage, serial: int, who: dict[str, str | None], now: dt.datetime, limits: Limits) -> int:
