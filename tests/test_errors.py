@@ -31,7 +31,7 @@ DETAIL = "ENGLISH-DETAIL kid=ab12 file=/srv/keys/x.json"
 # Exceptions that are not domain errors, each for a reason.
 NOT_DOMAIN = {
     "stamp_service.auth.csrf.CSRFError": "a werkzeug BadRequest, answered by the HTTPException handler",
-    "stamp_service.storage._ProbeDone": "private control flow: ends a probe transaction, never leaves storage",
+    "stamp_service.storage.base._ProbeDone": "private control flow: ends a probe transaction, never leaves storage",
 }
 TEMPLATE = load_templates()["a4-65-38x21"]  # small labels: no room for a box nor a second code
 # Errors whose constructor takes something other than a detail text.

@@ -269,7 +269,7 @@ def _offline_keys(jwks: Path | None) -> dict:
         try:
             return load_jwks(json.loads(jwks.read_text(encoding="utf-8")))
         except (ValueError, KeyStoreError) as exc:
-            _fatal(f"{jwks}: {getattr(exc, 'message', exc)}")
+            _fatal(f"{jwks}: {exc}")
     from ..config import instance_path, load_config
 
     app = Flask("stamp_service", instance_path=str(instance_path()))

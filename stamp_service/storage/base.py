@@ -302,6 +302,10 @@ class Storage:
         return clause, params
 
 
+class _ProbeDone(Exception):
+    """Ends a back end's check_writable transaction with a rollback."""
+
+
 def check_month(month: str) -> str:
     """A month as YYYY-MM, or ValueError."""
     import re

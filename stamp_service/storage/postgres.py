@@ -20,7 +20,7 @@ from psycopg import errors as pg_errors
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
-from .base import Row, Storage, check_month, check_range
+from .base import Row, Storage, _ProbeDone, check_month, check_range
 from .errors import Conflict, MissingValue, StorageError, StorageUnavailable, UnknownReference
 from .pg_schema import POSTGRES_MIGRATIONS
 
@@ -280,10 +280,6 @@ class PostgresStorage(Storage):
             # a stored time is UTC text ending in Z; as a plain timestamp the Z is ignored, which is what we want
             return f"to_char(({column})::timestamp + interval '{utc_offset_hours:d} hours', 'YYYY-MM-DD')"
         return f"substr({column}, 1, 10)"
-
-
-class _ProbeDone(Exception):
-    """Ends check_writable's transaction with a rollback."""
 
 
 NOW_SQL = """(to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))"""

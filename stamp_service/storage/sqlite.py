@@ -9,7 +9,7 @@ from typing import Any, Iterator, Sequence
 
 import sqlite_utils
 
-from .base import Row, Storage, check_month, check_range
+from .base import Row, Storage, _ProbeDone, check_month, check_range
 from .errors import Conflict, MissingValue, StorageError, UnknownReference, unavailable
 from .migrations import MIGRATIONS
 
@@ -184,10 +184,6 @@ class SQLiteStorage(Storage):
         if utc_offset_hours:
             return f"date({column}, '{utc_offset_hours:+d} hours')"
         return f"substr({column}, 1, 10)"
-
-
-class _ProbeDone(Exception):
-    """Ends check_writable's transaction with a rollback."""
 
 
 def _integrity_error(table: str, exc: sqlite3.IntegrityError) -> StorageError:
