@@ -167,9 +167,9 @@ def serial_state(storage: Storage, run: Row, serial: int) -> str:
 
 
 def run_for_serial(storage: Storage, serial: int) -> Row | None:
-    """The run a serial belongs to, or None if it was never issued."""
-    rows = storage.find_covering("runs", "first_serial", "last_serial", serial)
-    return rows[0] if rows else None
+    """The run a serial belongs to, or None if it was never issued (runs' ranges never overlap: issue_run
+    allocates each after the last under the write lock)."""
+    return storage.find_holding("runs", "first_serial", "last_serial", serial)
 
 
 def recall(storage: Storage, batch_id: int, reason: Any) -> Row:

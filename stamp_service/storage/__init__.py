@@ -7,7 +7,10 @@ implement the same small surface: transaction, insert, update, get, find, find_o
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
+import time
 from typing import Any, Iterator, Mapping, Sequence
 
 import sqlite_utils
@@ -22,6 +25,11 @@ Row = dict[str, Any]
 
 class Storage:
     """A connection to the service's database."""
+
+    # The WAL file is truncated (wal_checkpoint(TRUNCATE)) after this many commits or seconds, whichever comes
+    # first, counted over every connection of this process to the same file (see _after_commit).
+    checkpoint_every = 1000
+    checkpoint_seconds = 60.0
 
     def __init__(self, path: str, *, migrate: bool = False) -> None:
         self.path = path
@@ -100,6 +108,7 @@ class Storage:
                 raise
             else:
                 conn.execute("COMMIT")
+                self._after_commit()
         except sqlite3.OperationalError as exc:
             # Read-only file, full disk, lock held past busy_timeout: an operator's problem, told apart from bugs.
             if conn.in_transaction:
@@ -268,6 +277,112 @@ class Storage:
                f"{clause.replace(' WHERE ', ' AND ', 1)}")
         return [tuple(r) for r in self.db.execute(sql, params).fetchall()]
 
+    def find_holding(self, table: str, low: str, high: str, value: int) -> Row | None:
+        """The row whose [low, high] range holds value, in a table whose ranges never overlap (the run of a
+        serial): one index probe for the greatest low <= value, then its high is checked."""
+        allowed = _table(table)
+        if low not in allowed or high not in allowed:
+            raise ValueError(f"unknown columns {low}, {high}")
+        if not _in_range([value]):
+            return None
+        row = self.db.execute(f"SELECT * FROM {table} WHERE {low} <= ? ORDER BY {low} DESC LIMIT 1", [value]).fetchone()
+        return dict(row) if row is not None and row[high] >= value else None
+
+    def add_counts(self, table: str, keys: Mapping[str, Any], n: int = 1) -> None:
+        """Add n to the count column `n` of the row with these key values (the table's primary key), making the
+        row when it is new: a tally kept in the caller's transaction."""
+        cols = _columns(table, keys)
+        if "n" in cols or "n" not in _table(table):
+            raise ValueError(f"{table} is not a tally")
+        sql = (f"INSERT INTO {table} ({', '.join(cols)}, n) VALUES ({', '.join('?' for _ in cols)}, ?)"
+               f" ON CONFLICT ({', '.join(cols)}) DO UPDATE SET n = {table}.n + excluded.n")
+        with self.transaction():
+            self._write(table, sql, [keys[c] for c in cols] + [n])
+
+    def sum_by(self, table: str, columns: Sequence[str], *, since_column: str | None = None, since: Any = None,
+               **where: Any) -> dict[Any, int]:
+        """The sum of a tally's `n` grouped by columns (the key is the value for one column, a tuple for more),
+        optionally where since_column >= since; in key order."""
+        allowed = _table(table)
+        if "n" not in allowed or not set(columns) <= allowed or (since_column is not None and since_column not in allowed):
+            raise ValueError("unknown column")
+        clause, params = _where(table, where)
+        if since_column is not None:
+            clause += (" AND " if clause else " WHERE ") + f"{since_column} >= ?"
+            params.append(since)
+        if not _in_range(params):
+            return {}
+        keys = ", ".join(columns)
+        rows = self.db.execute(f"SELECT {keys}, sum(n) FROM {table}{clause} GROUP BY {keys} ORDER BY {keys}", params)
+        if len(columns) == 1:
+            return {r[0]: r[1] for r in rows.fetchall()}
+        return {tuple(r[:-1]): r[-1] for r in rows.fetchall()}
+
+    def evidence_near(self, run_id: int, low: int, high: int, since: str) -> list[Row]:
+        """Evidence scans (id, at, serial, household, net_hash, province_code) of serials low..high of one run at
+        or after since: read from the partial index on (run_id, serial, at), which needs evidence = 1 written
+        out (a bound parameter cannot prove the index's WHERE)."""
+        params = [run_id, low, high, since]
+        if not _in_range(params):
+            return []
+        sql = ("SELECT id, at, serial, household, net_hash, province_code FROM scans"
+               " WHERE run_id = ? AND serial BETWEEN ? AND ? AND evidence = 1 AND at >= ?")
+        return [dict(r) for r in self.db.execute(sql, params).fetchall()]
+
+    # -- file maintenance (SQLite only: a server database has its own tools) -------------------------------------
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database and truncate it to zero bytes; False if a reader still needed it (then
+        nothing waits: the next scheduled checkpoint tries again)."""
+        if self.path == ":memory:" or self.db.conn.in_transaction:
+            return False
+        # A reader holding an old snapshot would make TRUNCATE wait out busy_timeout: this runs on a request's
+        # thread, so it gives up at once instead.
+        self.db.execute("PRAGMA busy_timeout = 0")
+        try:
+            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.OperationalError:
+            busy = 1
+        finally:
+            self.db.execute("PRAGMA busy_timeout = 10000")
+        return not busy
+
+    def _after_commit(self) -> None:
+        if self.path != ":memory:" and _WAL_SCHEDULE.due(self.path, self.checkpoint_every, self.checkpoint_seconds):
+            self.checkpoint()
+
+    def backup(self, dest: str) -> None:
+        """Copy the whole database to dest with SQLite's online backup: one snapshot, consistent while others
+        write (WAL readers never block writers). Written beside dest first, so dest is never half a copy."""
+        part = f"{dest}.part"
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(part)
+        target = sqlite3.connect(part)
+        try:
+            self.db.conn.backup(target)  # all pages in one step: a stepwise copy restarts at every write
+            target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
+        finally:
+            target.close()
+        os.replace(part, dest)
+
+    @staticmethod
+    def check_file(path: str) -> list[str]:
+        """What SQLite's integrity_check and foreign_key_check find wrong with a database file, opened read-only
+        (empty when it is sound); a file SQLite cannot read at all is one problem, never an exception."""
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            return [f"cannot open: {exc}"]
+        try:
+            problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+            problems += [f"foreign key: {table} row {rowid} refers to a missing {parent} row"
+                         for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall()]
+            return problems
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        finally:
+            conn.close()
+
     def _write(self, table: str, sql: str, params: list[Any]) -> sqlite3.Cursor:
         if not _in_range(params):
             raise StorageError(f"{table}: a number is out of range")
@@ -275,6 +390,28 @@ class Storage:
             return self.db.execute(sql, params)
         except sqlite3.IntegrityError as exc:
             raise _integrity_error(table, exc) from None
+
+
+class _WalSchedule:
+    """Commits and time since the last WAL truncation, per database file, shared by this process's threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.files: dict[str, list[float]] = {}  # path -> [commits since, monotonic time of the last checkpoint]
+
+    def due(self, path: str, every: int, seconds: float) -> bool:
+        """Count one commit; True (and start counting again) when a checkpoint is due."""
+        now = time.monotonic()
+        with self.lock:
+            state = self.files.setdefault(path, [0, now])
+            state[0] += 1
+            if state[0] < every and now - state[1] < seconds:
+                return False
+            state[0], state[1] = 0, now
+            return True
+
+
+_WAL_SCHEDULE = _WalSchedule()
 
 
 class _ProbeDone(Exception):

@@ -579,6 +579,68 @@ MIGRATIONS.append(
     )
 )
 
+# The Vietnam day of a stored UTC time, in SQL: used only to back-fill the tallies below (new scans are counted
+# in Python, stamp_service/verification/tallies.py, with the same rule).
+_VN_DAY = "date(at, '+7 hours')"
+# The verdicts whose banner is red (verdicts.TONE "bad") when this migration was written: the dashboard's
+# "most suspicious stamps" count these per serial.
+_BAD_TONE = ("'suspected-copy', 'recalled', 'certificate-expired', 'certificate-revoked', 'key-revoked',"
+             " 'unknown-key', 'invalid-signature', 'malformed'")
+
+MIGRATIONS.append(
+    (
+        "0015_scale_tallies_indexes",
+        [
+            # Staff pages read counts kept as scans are recorded (in the scan's own transaction), so they cost the
+            # same at ten million scans as at ten thousand. Keys use 0 and '' for "none": NULLs are never equal, so
+            # an upsert could not find the row to add to.
+            """CREATE TABLE scan_days (
+                day TEXT NOT NULL,
+                product_id INTEGER NOT NULL,
+                province_code TEXT NOT NULL,
+                verdict TEXT NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY (day, product_id, province_code, verdict)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE batch_scan_days (
+                batch_id INTEGER NOT NULL,
+                day TEXT NOT NULL,
+                verdict TEXT NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY (batch_id, day, verdict)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE serial_scans (
+                batch_id INTEGER NOT NULL,
+                serial INTEGER NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY (batch_id, serial)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX serial_scans_top ON serial_scans (batch_id, n, serial)",  # a batch's most-scanned stamps
+            """CREATE TABLE bad_serial_days (
+                day TEXT NOT NULL,
+                serial INTEGER NOT NULL,
+                verdict TEXT NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY (day, serial, verdict)
+            ) WITHOUT ROWID""",
+            f"INSERT INTO scan_days SELECT {_VN_DAY}, coalesce(b.product_id, 0), coalesce(s.province_code, ''),"
+            " s.verdict, count(*) FROM scans s LEFT JOIN batches b ON b.id = s.batch_id GROUP BY 1, 2, 3, 4",
+            f"INSERT INTO batch_scan_days SELECT batch_id, {_VN_DAY}, verdict, count(*) FROM scans"
+            " WHERE batch_id IS NOT NULL GROUP BY 1, 2, 3",
+            "INSERT INTO serial_scans SELECT batch_id, serial, count(*) FROM scans"
+            " WHERE batch_id IS NOT NULL AND serial IS NOT NULL GROUP BY 1, 2",
+            f"INSERT INTO bad_serial_days SELECT {_VN_DAY}, serial, verdict, count(*) FROM scans"
+            f" WHERE serial IS NOT NULL AND verdict IN ({_BAD_TONE}) GROUP BY 1, 2, 3",
+            # Indexes no query reads any more (EXPLAIN QUERY PLAN of each in tests/test_scale.py): scans by time,
+            # by run and time, by device and time; the tallies answer what the first two served. A third of a
+            # scan's bytes were these.
+            "DROP INDEX scans_at",
+            "DROP INDEX scans_run_at",
+            "DROP INDEX scans_device_at",
+        ],
+    )
+)
+
 # Columns each table has after all migrations: storage refuses any other name, so no caller can
 # smuggle SQL through a column name. tests/test_storage.py checks this against the migrated schema.
 TABLES: dict[str, frozenset[str]] = {
@@ -627,4 +689,8 @@ TABLES: dict[str, frozenset[str]] = {
     "batch_events": frozenset("id uuid batch_id stage event_time tz_offset commune_code site description inputs ship_to"
                               " photos corrects reason source created_by created_at".split()),
     "ocop_marks": frozenset("id producer_id stars image uploaded_at".split()),
+    "scan_days": frozenset("day product_id province_code verdict n".split()),
+    "batch_scan_days": frozenset("batch_id day verdict n".split()),
+    "serial_scans": frozenset("batch_id serial n".split()),
+    "bad_serial_days": frozenset("day serial verdict n".split()),
 }
