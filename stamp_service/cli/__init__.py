@@ -323,6 +323,7 @@ def import_command(ctx: click.Context, kind: str, file: Path, as_json: bool) -> 
 
 
 from . import stages, stamps  # noqa: E402,F401  (registers the stage and stamp commands on cli)
+from . import maintenance  # noqa: E402,F401  (registers backup and check)
 
 
 def main() -> Any:

@@ -637,6 +637,11 @@ MIGRATIONS.append(
             "DROP INDEX scans_at",
             "DROP INDEX scans_run_at",
             "DROP INDEX scans_device_at",
+            # Staff pages that walked a whole table: the dashboard's newest reports, a stamp's reports, a
+            # producer's open copy suspicions.
+            "CREATE INDEX reports_at ON reports (at, id)",
+            "CREATE INDEX reports_serial ON reports (serial)",
+            "CREATE INDEX suspicions_batch ON suspicions (batch_id, status, at)",
         ],
     )
 )
