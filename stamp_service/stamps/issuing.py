@@ -103,9 +103,12 @@ def get_run(storage: Storage, run_id: int, *, producer_id: int | None = None) ->
 
 def list_runs(storage: Storage, *, batch_id: int | None = None, producer_id: int | None = None) -> list[Row]:
     """Runs, newest first (of one batch, or one producer's batches)."""
-    batch_ids = [b["id"] for b in batches.list_all(storage, producer_id=producer_id)]
-    if batch_id is not None:
-        batch_ids = [b for b in batch_ids if b == batch_id]
+    if batch_id is not None and producer_id is None:
+        batch_ids = [batch_id]  # one batch: no need to list them all
+    else:
+        batch_ids = [b["id"] for b in batches.list_all(storage, producer_id=producer_id)]
+        if batch_id is not None:
+            batch_ids = [b for b in batch_ids if b == batch_id]
     rows = storage.find("runs", batch_id=batch_ids, order_by="id DESC")
     return [{**r, "count": r["last_serial"] - r["first_serial"] + 1, "hidden_code": bool(r["hidden_code"])}
             for r in rows]

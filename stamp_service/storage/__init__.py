@@ -303,13 +303,9 @@ class Storage:
                **where: Any) -> dict[Any, int]:
         """The sum of a tally's `n` grouped by columns (the key is the value for one column, a tuple for more),
         optionally where since_column >= since; in key order."""
-        allowed = _table(table)
-        if "n" not in allowed or not set(columns) <= allowed or (since_column is not None and since_column not in allowed):
+        if "n" not in _table(table) or not set(columns) <= _table(table):
             raise ValueError("unknown column")
-        clause, params = _where(table, where)
-        if since_column is not None:
-            clause += (" AND " if clause else " WHERE ") + f"{since_column} >= ?"
-            params.append(since)
+        clause, params = _where_since(table, where, since_column, since)
         if not _in_range(params):
             return {}
         keys = ", ".join(columns)
@@ -468,6 +464,18 @@ def _where(table: str, where: Mapping[str, Any]) -> tuple[str, list[Any]]:
             parts.append(f"{column} = ?")
             params.append(value)
     return (" WHERE " + " AND ".join(parts) if parts else ""), params
+
+
+def _where_since(table: str, where: Mapping[str, Any], since_column: str | None,
+                 since: Any) -> tuple[str, list[Any]]:
+    """_where, and since_column >= since when a since_column is given."""
+    clause, params = _where(table, where)
+    if since_column is not None:
+        if since_column not in _table(table):
+            raise ValueError(f"unknown column {table}.{since_column}")
+        clause += (" AND " if clause else " WHERE ") + f"{since_column} >= ?"
+        params.append(since)
+    return clause, params
 
 
 def _integrity_error(table: str, exc: sqlite3.IntegrityError) -> StorageError:
