@@ -156,6 +156,7 @@ def _fill_scans(storage: Any, n: int) -> None:
     """n scans in time order over the last DAYS days, then the tallies (migration 0015's back-fill)."""
     from stamp_service.registry import places
     from stamp_service.storage.migrations import MIGRATIONS
+    from stamp_service.verification import tallies
 
     db = storage.db
     codes = [p.code for p in places.provinces()]
@@ -184,7 +185,7 @@ def _fill_scans(storage: Any, n: int) -> None:
              RUN_SIZE, total_runs])
         db.execute("DROP TABLE bench_provinces")
         statements = dict(MIGRATIONS)[next(name for name, _ in MIGRATIONS if name.startswith("0015"))]
-        for table in ("scan_days", "batch_scan_days", "serial_scans", "bad_serial_days"):
+        for table in tallies.KEYS:
             db.execute(f"DELETE FROM {table}")
         for sql in statements:
             if sql.startswith("INSERT INTO"):

@@ -80,7 +80,7 @@ def test_tallies_equal_a_recount_after_every_kind_of_scan(app, world):
         assert all(kept.values()), kept  # every tally has rows: the comparison above compared something
         assert len({day for day, *_ in kept["scan_days"]}) == 3  # 23:30 and later in Vietnam are the next days
         assert sum(kept["scan_days"].values()) == storage.count("scans") == 17
-        assert ("2026-11-21", world.product_a, "22", "genuine") in kept["scan_days"]  # the shared province
+        assert kept["product_province_days"] == {("2026-11-21", world.product_a, "22"): 1}  # the shared province
 
 
 def test_staff_pages_give_the_answers_a_count_of_the_scans_gives(app, world):
@@ -141,6 +141,7 @@ def test_migration_fills_the_tallies_from_existing_scans(tmp_path, monkeypatch):
     assert tallies.stored(storage)["bad_serial_days"] == {("2026-11-21", 5, "suspected-copy"): 1,
                                                           ("2026-11-21", 9, "unknown-key"): 1}
     assert tallies.per_day(storage) == {"2026-11-20": 1, "2026-11-21": 5}
+    assert tallies.stored(storage)["product_province_days"] == {("2026-11-20", 7, "22"): 1, ("2026-11-21", 7, "01"): 1}
     indexes = {r[0] for r in storage.db.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'scans'"
                                                 " AND type = 'index'")}
     assert indexes == {"scans_serial_at", "scans_run_serial_at"}

@@ -1,9 +1,11 @@
-"""Scan tallies: the counts staff pages read (per Vietnam day, product, province and verdict; per batch day and
-verdict; per stamp of a batch; bad verdicts per stamp and day), added to in the transaction that stores each
-scan, so the dashboard and a batch's summary cost the same at ten million scans as at ten thousand.
+"""Scan tallies: the counts staff pages read, added to in the transaction that stores each scan, so the
+dashboard and a batch's summary cost the same at ten million scans as at ten thousand. One tally per question,
+each keyed by Vietnam day where the pages ask for a period: scans by verdict; located scans (a product's, naming
+a province) by product and province; a batch's scans by verdict; scans of each stamp of a batch; bad verdicts
+by stamp.
 
-Keys hold 0 (no product or batch) and '' (no province) for "none"; readers turn them back into None. Migration
-0015 filled the tallies from the scans stored before it; `recount` says what they should hold, from the scans.
+Migration 0015 filled the tallies from the scans stored before it; `recount` says what they should hold, from
+the scans.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from ..vn_time import local
 from .verdicts import TONE, VERDICTS
 
 BAD_TONE = tuple(v for v in VERDICTS if TONE[v] == "bad")  # red banners: suspected-copy, never mistyped
-KEYS = {"scan_days": ("day", "product_id", "province_code", "verdict"), "batch_scan_days": ("batch_id", "day", "verdict"),
-        "serial_scans": ("batch_id", "serial"), "bad_serial_days": ("day", "serial", "verdict")}  # tally: its key
+KEYS = {"scan_days": ("day", "verdict"), "product_province_days": ("day", "product_id", "province_code"),
+        "batch_scan_days": ("batch_id", "day", "verdict"), "serial_scans": ("batch_id", "serial"),
+        "bad_serial_days": ("day", "serial", "verdict")}  # tally: its key
 
 
 def vn_day(stored_at: str) -> str:
@@ -29,8 +32,10 @@ def vn_day(stored_at: str) -> str:
 def _keys(scan: Mapping[str, Any], product_id: int | None) -> list[tuple[str, dict[str, Any]]]:
     """Each tally row one scan adds 1 to."""
     day = vn_day(scan["at"])
-    keys = [("scan_days", {"day": day, "product_id": product_id or 0, "province_code": scan["province_code"] or "",
-                           "verdict": scan["verdict"]})]
+    keys = [("scan_days", {"day": day, "verdict": scan["verdict"]})]
+    if product_id is not None and scan["province_code"]:
+        keys.append(("product_province_days", {"day": day, "product_id": product_id,
+                                               "province_code": scan["province_code"]}))
     if scan["batch_id"] is not None:
         keys.append(("batch_scan_days", {"batch_id": scan["batch_id"], "day": day, "verdict": scan["verdict"]}))
         if scan["serial"] is not None:
@@ -53,13 +58,16 @@ def count(storage: Storage, scan: Mapping[str, Any]) -> None:
 
 
 def move_province(storage: Storage, scan: Mapping[str, Any], province_code: str) -> None:
-    """A scan that named no province now names one (the shopper shared it): move it to that province's count."""
-    day = vn_day(scan["at"])
-    product_id = _product_of(storage, scan["batch_id"]) or 0
-    key = {"day": day, "product_id": product_id, "verdict": scan["verdict"]}
+    """A scan row (as it was) now names this province (the shopper shared it): count it there, and no longer
+    where it was, if it named one."""
+    product_id = _product_of(storage, scan["batch_id"])
+    if product_id is None:
+        return
+    key = {"day": vn_day(scan["at"]), "product_id": product_id}
     with storage.transaction():
-        storage.add_counts("scan_days", {**key, "province_code": scan["province_code"] or ""}, -1)
-        storage.add_counts("scan_days", {**key, "province_code": province_code}, 1)
+        if scan["province_code"]:
+            storage.add_counts("product_province_days", {**key, "province_code": scan["province_code"]}, -1)
+        storage.add_counts("product_province_days", {**key, "province_code": province_code}, 1)
 
 
 def recount(storage: Storage) -> dict[str, dict[tuple[Any, ...], int]]:
@@ -103,11 +111,11 @@ def per_verdict(storage: Storage, since_day: dt.date | None = None, **where: Any
 
 def per_product_province(storage: Storage, since_day: dt.date) -> dict[int, dict[str, int]]:
     """Scans that name a province, per product and province, from since_day on."""
-    rows = storage.sum_by("scan_days", ["product_id", "province_code"], since_column="day",
+    rows = storage.sum_by("product_province_days", ["product_id", "province_code"], since_column="day",
                           since=since_day.isoformat())
     result: dict[int, dict[str, int]] = {}
     for (product_id, province), n in rows.items():
-        if product_id and province and n:
+        if n:
             result.setdefault(product_id, {})[province] = n
     return result
 
