@@ -32,8 +32,8 @@ batch and of the verified run's batch, each --reps times, median wall time; the 
 the old and the new way to find the run of a serial on runs-100k (find_covering vs find_holding).
 
 Run from the repository root:  python bench/bench_scale.py [--scans 1000000,3000000] [--rounds 5] [--slice 60]
-[--json]    (about 4 minutes with --scans 1000000,3000000 on a shared 2-core machine, most of it building the
-scans; 10,000,000 adds about 10 minutes and 2 GB of temporary disk)
+[--json]    (about 15 minutes with --scans 1000000,3000000 on the shared 2-core machine, most of it building
+the scans; --scans 10000000 about 22 minutes and 2.5 GB of temporary disk)
 """
 
 from __future__ import annotations
