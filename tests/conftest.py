@@ -248,7 +248,10 @@ _reuse_url_builders()
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=postgres_only)])
 def backend(request) -> str:
     """The storage back end a test runs on: every test that uses the app runs on SQLite and, when
-    OCOP_STAMP_TEST_DATABASE_URL names a server, again on PostgreSQL (in a database of its own)."""
+    OCOP_STAMP_TEST_DATABASE_URL names a server, again on PostgreSQL (in a database of its own), unless it is
+    marked sqlite_only (it reads SQLite's own files, pragmas or query plans)."""
+    if request.param == "postgresql" and request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("about SQLite's own files, pragmas or query plans")
     return request.param
 
 

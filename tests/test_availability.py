@@ -57,6 +57,7 @@ def assert_clear_503(response, *, json: bool = False) -> None:
         assert response.is_json and response.get_json()["error"]
 
 
+@pytest.mark.sqlite_only  # SQLite's own file and locks
 def test_a_read_only_database_gives_503_in_the_shoppers_language_and_readyz_fails(app, code, db) -> None:
     client = app.test_client()
     assert phone(app).get(page_path(code)).status_code == 200
@@ -78,6 +79,7 @@ def test_a_read_only_database_gives_503_in_the_shoppers_language_and_readyz_fail
     assert phone(app).get(page_path(code)).status_code == 200
 
 
+@pytest.mark.sqlite_only  # SQLite's own file and locks
 def test_a_full_disk_gives_503(app, code, db) -> None:
     assert phone(app).get(page_path(code)).status_code == 200
     db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0] + 1}")
@@ -91,6 +93,7 @@ def test_a_full_disk_gives_503(app, code, db) -> None:
     assert_clear_503(phone(app).get(f"/api/v1/verify?code={quote(code)}"), json=True)
 
 
+@pytest.mark.sqlite_only  # SQLite's own file and locks
 def test_a_write_lock_held_past_the_busy_timeout_gives_503(app, code, db) -> None:
     client = app.test_client()
     db.execute("PRAGMA busy_timeout = 50")

@@ -14,6 +14,7 @@ from stamp_service.context import get_storage
 from stamp_service.inspection import cases, charts, stats
 from stamp_service.registry import batches, products, recognitions
 from stamp_service.stamps.serials import format_serial
+from stamp_service.verification import scans as scan_rows
 from stamp_service.verification.verdicts import TONE, VERDICTS
 from stamp_service.vn_time import VIETNAM
 from test_browser import (  # noqa: F401 - chromium_executable, live_server and phone are fixtures used below
@@ -66,7 +67,7 @@ def data(app, world):
             (40, "suspected-copy", s1 + 2, "01", a),  # long before
         ]
         for days_ago, verdict, serial, province, where in scans:
-            s.insert("scans", {"at": at(days_ago), "serial": serial, "verdict": verdict, "source": "qr",
+            scan_rows.store(s, {"at": at(days_ago), "serial": serial, "verdict": verdict, "source": "qr",
                                "province_code": province, **where})
         for i in range(12):
             s.insert("reports", {"at": at(i, hour=5), "what": f"Tem mờ số {i}", "serial": s1 if i == 0 else None,
@@ -141,10 +142,10 @@ def test_dashboard_window_and_expiry_edges(app, world):
         s = get_storage()
         # Days are Vietnam's: 17:00 UTC is midnight in Vietnam, so 16:59 UTC on day 7 ago is still that day there
         # and 17:00 UTC is the first minute of the window's first day (day 6 ago); 23:30 UTC yesterday is today.
-        s.insert("scans", {"at": f"{(TODAY - dt.timedelta(days=7)).isoformat()}T16:59:59Z", "verdict": "genuine",
+        scan_rows.store(s, {"at": f"{(TODAY - dt.timedelta(days=7)).isoformat()}T16:59:59Z", "verdict": "genuine",
                            "source": "typed"})
-        s.insert("scans", {"at": at(7, hour=17), "verdict": "genuine", "source": "typed"})
-        s.insert("scans", {"at": f"{(TODAY - dt.timedelta(days=1)).isoformat()}T23:30:00Z", "verdict": "mistyped",
+        scan_rows.store(s, {"at": at(7, hour=17), "verdict": "genuine", "source": "typed"})
+        scan_rows.store(s, {"at": f"{(TODAY - dt.timedelta(days=1)).isoformat()}T23:30:00Z", "verdict": "mistyped",
                            "source": "typed"})
         d = stats.dashboard(s, today=TODAY, days=7)
         assert len(d["scans_per_day"]) == 7 and d["scans_per_day"][0] == ((TODAY - dt.timedelta(days=6)).isoformat(), 1)

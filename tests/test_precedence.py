@@ -178,6 +178,7 @@ def test_of_two_adjacent_rules_the_earlier_wins(app, world, earlier, later):
     assert stamp.reason() == MAKE[earlier][1]
 
 
+@pytest.mark.sqlite_only  # counts the statements through SQLite's trace callback
 def test_a_recalled_batch_with_an_expired_certificate_reads_recalled(app, world):
     """... and pays only for the rules it reached: nothing after the recall is read."""
     stamp = Stamp(app, world)

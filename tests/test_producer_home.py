@@ -8,6 +8,7 @@ import re
 
 from stamp_service.context import get_storage
 from stamp_service.stamps import issuing, producer_summary
+from stamp_service.verification import scans as scan_rows
 
 
 def test_state_counts_follow_the_newest_change_covering_each_serial(app, world):
@@ -25,8 +26,8 @@ def test_state_counts_follow_the_newest_change_covering_each_serial(app, world):
 
 
 def scan(storage, at: str, batch_id: int, run_id: int | None = None, serial: int | None = None) -> None:
-    storage.insert("scans", {"at": at, "serial": serial, "run_id": run_id, "batch_id": batch_id,
-                             "verdict": "genuine", "source": "qr"})
+    scan_rows.store(storage, {"at": at, "serial": serial, "run_id": run_id, "batch_id": batch_id,
+                              "verdict": "genuine", "source": "qr"})
 
 
 def test_scans_are_counted_by_vietnam_days_and_only_the_producers_own(app, world):

@@ -17,7 +17,7 @@ from stamp_service.i18n import current_language, has_text
 from stamp_service.registry import places
 from stamp_service.signing_keys import keystore
 from stamp_service.stamps.serials import format_serial
-from stamp_service.verification import checker
+from stamp_service.verification import checker, scans as scan_rows
 from stamp_service.verification.requests import device_id, remember_device, run_check, shared_province
 from stamp_service.verification.verdicts import BAD, MUTED
 from stamp_service.vn_time import VIETNAM
@@ -156,7 +156,7 @@ def share_province() -> Response:
     if scan is None or province is None or scan["device"] != device_id() or scan["province_code"]:
         return remember_device(Response(render_template("verify_web/shared.html", ok=False), status=400,
                                         mimetype="text/html"))
-    storage.update("scans", scan["id"], {"province_code": province})
+    scan_rows.share_province(storage, scan, province)
     return remember_device(Response(render_template("verify_web/shared.html", ok=True), mimetype="text/html"))
 
 

@@ -46,6 +46,16 @@ class AppCommands(AppGroup):
         return super().make_context(info_name, args, parent, **extra)
 
 
+def _settings_only() -> Flask:
+    """An app holding only the configuration (no database opened, no migration run): for the commands that must
+    work when the database cannot be opened (offline verification, checking a damaged file)."""
+    from ..config import instance_path, load_config
+
+    app = Flask("stamp_service", instance_path=str(instance_path()))
+    load_config(app, None)
+    return app
+
+
 def _fatal(message: str) -> NoReturn:
     """Refuse the input: say why on standard error and exit 1 (click's own usage errors exit 2)."""
     click.echo(f"Error: {message}", err=True)
@@ -356,7 +366,7 @@ def import_command(kind: str, file: Path, as_json: bool) -> None:
         click.echo(f"Imported {len(report.created)} {kind} from {file.name}.")
 
 
-from . import scans, stages, stamps  # noqa: E402,F401  (registers their commands on cli)
+from . import maintenance, scans, stages, stamps  # noqa: E402,F401  (registers their commands on cli)
 
 
 def main() -> Any:

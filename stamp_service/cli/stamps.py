@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 
 from ..context import get_storage
 from ..keystore import ALGS, KeyInfo, KeyStoreError, load_jwks, parse_kid
@@ -21,7 +21,7 @@ from ..stamps import code_list, issuing, quotas
 from ..stamps.errors import StampError
 from ..stamps.codec import foreign_host, parse_stamp_url
 from ..stamps.signing import verify_stamp
-from . import _fatal, _print_rows, _validation_text, cli
+from . import _fatal, _print_rows, _settings_only, _validation_text, cli
 
 
 def _key_dict(info: KeyInfo) -> dict[str, Any]:
@@ -270,12 +270,8 @@ def _offline_keys(jwks: Path | None) -> dict:
             return load_jwks(json.loads(jwks.read_text(encoding="utf-8")))
         except (ValueError, KeyStoreError) as exc:
             _fatal(f"{jwks}: {exc}")
-    from ..config import instance_path, load_config
-
-    app = Flask("stamp_service", instance_path=str(instance_path()))
-    load_config(app, None)
     try:
-        return keystore(app).records()
+        return keystore(_settings_only(), offline=True).records()
     except KeyStoreError as exc:
         _fatal(exc.detail)
 

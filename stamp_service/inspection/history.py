@@ -13,7 +13,7 @@ from ..registry import places, recognitions
 from ..stamps import issuing
 from ..stamps.serials import format_serial
 from ..storage import Storage
-from ..verification import copy_detection, suspicions
+from ..verification import copy_detection, suspicions, tallies
 from ..verification.copy_detection import Rules
 from . import cases
 
@@ -61,9 +61,8 @@ def stamp_history(storage: Storage, keys: Mapping[bytes, PublicKeyRecord], seria
 def batch_summary(storage: Storage, batch_id: int) -> dict[str, Any]:
     """A batch's runs, scans per day and verdict mix, and its most-scanned stamps."""
     runs = issuing.list_runs(storage, batch_id=batch_id)
-    per_serial = storage.count_by("scans", "serial", batch_id=batch_id)
-    top = sorted(((n, s) for s, n in per_serial.items() if s is not None), reverse=True)[:10]
-    return {"runs": runs, "scans_per_day": storage.count_by("scans", "at", day=True, batch_id=batch_id),
-            "verdicts": storage.count_by("scans", "verdict", batch_id=batch_id),
+    top = tallies.top_serials(storage, batch_id, 10)
+    return {"runs": runs, "scans_per_day": tallies.per_day(storage, batch_id=batch_id),
+            "verdicts": tallies.per_verdict(storage, batch_id=batch_id),
             "top_serials": [{"serial": s, "serial_text": format_serial(s), "scans": n} for n, s in top],
             "cases": storage.find("cases", batch_id=batch_id, order_by="id DESC")}

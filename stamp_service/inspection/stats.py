@@ -10,21 +10,20 @@ Vietnam), both included; counts other than the per-day series run from the windo
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 from ..registry import places, recognitions
 from ..stamps import issuing
 from ..stamps.serials import format_serial
 from ..storage import Storage
+from ..verification import tallies
 from ..verification.scans import iso
-from ..verification.verdicts import TONE, VERDICTS
+from ..verification.verdicts import VERDICTS
 from ..vn_time import VIETNAM
 from .cases import STATUSES as CASE_STATUSES
 
 SUSPECT = "suspected-copy"
-BAD = tuple(v for v in VERDICTS if TONE[v] == "bad")  # includes suspected-copy, never mistyped (amber)
-VN_OFFSET_HOURS = int(VIETNAM.utcoffset(None).total_seconds() // 3600)
+BAD = tallies.BAD_TONE  # includes suspected-copy, never mistyped (amber)
 TOP_STAMPS = 10  # rows of the "most suspicious stamps" table
 TOP_PRODUCTS = 10  # products whose provinces are shown
 RECENT_REPORTS = 10
@@ -43,11 +42,11 @@ def dashboard(storage: Storage, *, today: dt.date, days: int = 30) -> dict[str, 
     period = window(today, days)
     since = iso(dt.datetime.combine(period[0], dt.time(), tzinfo=VIETNAM))  # the first day's midnight in Vietnam
 
-    per_day = storage.count_by("scans", "at", since_column="at", since=since, day=True,
-                               utc_offset_hours=VN_OFFSET_HOURS)
+    # From the tallies kept at scan time: the same cost at ten million scans as at ten thousand.
+    per_day = tallies.per_day(storage, period[0])
     scans_per_day = [(d.isoformat(), per_day.get(d.isoformat(), 0)) for d in period]
 
-    by_verdict = storage.count_by("scans", "verdict", since_column="at", since=since)
+    by_verdict = tallies.per_verdict(storage, period[0])
     verdicts = [(v, by_verdict.get(v, 0)) for v in VERDICTS]
 
     return {
@@ -58,8 +57,8 @@ def dashboard(storage: Storage, *, today: dt.date, days: int = 30) -> dict[str, 
         "total_scans": sum(n for _, n in scans_per_day),
         "verdicts": verdicts,
         "bad_scans": sum(n for v, n in verdicts if v in BAD),
-        "provinces": _provinces_by_product(storage, since),
-        "suspicious": _suspicious_stamps(storage, since),
+        "provinces": _provinces_by_product(storage, period[0]),
+        "suspicious": _suspicious_stamps(storage, period[0], since),
         "reports": _recent_reports(storage),
         "new_reports": storage.count("reports", status="new"),
         "expiring": _expiring(storage, today, days),
@@ -71,22 +70,13 @@ def _products(storage: Storage, ids: set[int]) -> dict[int, dict[str, Any]]:
     return {p["id"]: p for p in storage.find("products", id=sorted(ids))} if ids else {}
 
 
-def _provinces_by_product(storage: Storage, since: str) -> list[dict[str, Any]]:
+def _provinces_by_product(storage: Storage, first_day: dt.date) -> list[dict[str, Any]]:
     """Per product (most located scans first): scans per province, counting only scans that name a province."""
-    per_batch = storage.count_by("scans", "batch_id", since_column="at", since=since)
-    batch_ids = sorted(b for b in per_batch if b is not None)
-    if not batch_ids:
-        return []
-    by_product: dict[int, list[int]] = defaultdict(list)
-    for batch in storage.find("batches", id=batch_ids):
-        by_product[batch["product_id"]].append(batch["id"])
-    names = _products(storage, set(by_product))
+    counts = tallies.per_product_province(storage, first_day)
+    names = _products(storage, set(counts))
     result = []
-    for product_id, ids in by_product.items():
-        counts = storage.count_by("scans", "province_code", since_column="at", since=since, batch_id=sorted(ids))
-        located = sorted(((code, n) for code, n in counts.items() if code), key=lambda item: (-item[1], item[0]))
-        if not located:
-            continue
+    for product_id, by_province in counts.items():
+        located = sorted(by_province.items(), key=lambda item: (-item[1], item[0]))
         rows = []
         for code, n in located:
             province = places.province(code)
@@ -98,11 +88,12 @@ def _provinces_by_product(storage: Storage, since: str) -> list[dict[str, Any]]:
     return result[:TOP_PRODUCTS]
 
 
-def _suspicious_stamps(storage: Storage, since: str) -> list[dict[str, Any]]:
+def _suspicious_stamps(storage: Storage, first_day: dt.date, since: str) -> list[dict[str, Any]]:
     """Serials with the most suspected-copy verdicts, then the most bad ones, in the period."""
-    bad = storage.count_by("scans", "serial", since_column="at", since=since, verdict=list(BAD))
-    suspected = storage.count_by("scans", "serial", since_column="at", since=since, verdict=SUSPECT)
-    ranked = sorted((s for s in bad if s is not None), key=lambda s: (-suspected.get(s, 0), -bad[s], s))[:TOP_STAMPS]
+    per_serial = tallies.bad_per_serial(storage, first_day)
+    bad = {s: sum(v.values()) for s, v in per_serial.items()}
+    suspected = {s: v.get(SUSPECT, 0) for s, v in per_serial.items()}
+    ranked = sorted(bad, key=lambda s: (-suspected[s], -bad[s], s))[:TOP_STAMPS]
     if not ranked:
         return []
     scans = storage.count_by("scans", "serial", since_column="at", since=since, serial=ranked)
@@ -115,7 +106,7 @@ def _suspicious_stamps(storage: Storage, since: str) -> list[dict[str, Any]]:
         rows.append({"serial": serial, "serial_text": format_serial(serial),
                      "product_id": product["id"] if product else None,
                      "product": product["name"] if product else None,
-                     "suspected": suspected.get(serial, 0), "bad": bad[serial], "scans": scans.get(serial, 0)})
+                     "suspected": suspected[serial], "bad": bad[serial], "scans": scans.get(serial, 0)})
     return rows
 
 

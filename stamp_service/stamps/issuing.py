@@ -105,9 +105,12 @@ def get_run(storage: Storage, run_id: int, *, producer_id: int | None = None) ->
 
 def list_runs(storage: Storage, *, batch_id: int | None = None, producer_id: int | None = None) -> list[Row]:
     """Runs, newest first (of one batch, or one producer's batches)."""
-    batch_ids = [b["id"] for b in batches.list_all(storage, producer_id=producer_id)]
-    if batch_id is not None:
-        batch_ids = [b for b in batch_ids if b == batch_id]
+    if batch_id is not None and producer_id is None:
+        batch_ids = [batch_id]  # one batch: no need to list them all
+    else:
+        batch_ids = [b["id"] for b in batches.list_all(storage, producer_id=producer_id)]
+        if batch_id is not None:
+            batch_ids = [b for b in batch_ids if b == batch_id]
     rows = storage.find("runs", batch_id=batch_ids, order_by="id DESC")
     return [{**r, "count": r["last_serial"] - r["first_serial"] + 1, "hidden_code": bool(r["hidden_code"])}
             for r in rows]
@@ -169,9 +172,9 @@ def serial_state(storage: Storage, run: Row, serial: int) -> str:
 
 
 def run_for_serial(storage: Storage, serial: int) -> Row | None:
-    """The run a serial belongs to, or None if it was never issued."""
-    rows = storage.find_covering("runs", "first_serial", "last_serial", serial)
-    return rows[0] if rows else None
+    """The run a serial belongs to, or None if it was never issued (runs' ranges never overlap: issue_run
+    allocates each after the last under the write lock)."""
+    return storage.find_holding("runs", "first_serial", "last_serial", serial)
 
 
 def recall(storage: Storage, batch_id: int, reason: Any) -> Row:

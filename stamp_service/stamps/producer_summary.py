@@ -9,6 +9,7 @@ from typing import Any
 from .. import vn_time
 from ..registry import batches
 from ..storage import Storage
+from ..verification import tallies
 from . import issuing
 
 DAYS = 14  # the scans chart: two weeks fit a phone's width
@@ -45,8 +46,7 @@ def summary(storage: Storage, producer_id: int, *, today: dt.date | None = None,
     batch_ids = [b["id"] for b in batches.list_all(storage, producer_id=producer_id)]
     runs = issuing.list_runs(storage, producer_id=producer_id)
     states = {r["id"]: state_counts(storage, r) for r in runs}
-    per_day = storage.count_by("scans", "at", since_column="at", since=vn_time.day_start_utc(period[0]), day=True,
-                               utc_offset_hours=vn_time.OFFSET_HOURS, batch_id=batch_ids)
+    per_day = tallies.per_day(storage, period[0], batch_id=batch_ids)
     scans_per_day = [(d.isoformat(), per_day.get(d.isoformat(), 0)) for d in period]
     product_ids = [p["id"] for p in storage.find("products", producer_id=producer_id)]
     reports = storage.count_by("reports", "status", product_id=product_ids)

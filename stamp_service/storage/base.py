@@ -131,16 +131,31 @@ class Storage:
         with self.transaction():
             return self._write(table, sql, [values[c] for c in cols] + params)[0]
 
-    def add_to(self, table: str, key: Mapping[str, Any], amounts: Mapping[str, int]) -> Row:
-        """Add amounts to the counters of the row with this key (made at the amounts if missing); return the row.
-        One statement (INSERT ... ON CONFLICT DO UPDATE, the same in SQLite and PostgreSQL), so concurrent
-        writers never lose a count."""
-        cols = self._names(table, {**key, **amounts})
-        sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in amounts)
-        sql = (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
-               f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} RETURNING *")
+    def add_counts(self, table: str, keys: Mapping[str, Any], n: int = 1) -> None:
+        """Add n to the count column `n` of the row with these key values (the table's primary key), making the
+        row when it is new: a tally kept in the caller's transaction. One statement (INSERT ... ON CONFLICT DO
+        UPDATE, the same in SQLite and PostgreSQL), so concurrent writers never lose a count."""
+        cols = self._names(table, keys)
+        if "n" in cols or "n" not in self.columns(table):
+            raise ValueError(f"{table} is not a tally")
+        sql = (f"INSERT INTO {table} ({', '.join(cols)}, n) VALUES ({', '.join('?' for _ in cols)}, ?)"
+               f" ON CONFLICT ({', '.join(cols)}) DO UPDATE SET n = {table}.n + excluded.n")
         with self.transaction():
-            return self._write(table, sql, [{**key, **amounts}[c] for c in cols])[1][0]
+            self._write(table, sql, [keys[c] for c in cols] + [n])
+
+    def sum_by(self, table: str, columns: Sequence[str], *, since_column: str | None = None, since: Any = None,
+               **where: Any) -> dict[Any, int]:
+        """The sum of a tally's `n` grouped by columns (the key is the value for one column, a tuple for more),
+        optionally where since_column >= since; in key order."""
+        self._known(table, "n", *columns, *([since_column] if since_column else []))
+        clause, params = self._since(table, where, since_column, since)
+        if not _in_range(params):
+            return {}
+        keys = ", ".join(columns)
+        rows = self._tuples(f"SELECT {keys}, sum(n) FROM {table}{clause} GROUP BY {keys} ORDER BY {keys}", params)
+        if len(columns) == 1:
+            return {r[0]: int(r[1]) for r in rows}
+        return {tuple(r[:-1]): int(r[-1]) for r in rows}
 
     def delete_where(self, table: str, column: str, below: Any) -> int:
         """Delete the rows whose column is below a value (expired counters and the like); return how many."""
@@ -230,6 +245,25 @@ class Storage:
             return []
         sql = f"SELECT * FROM {table} WHERE {low} <= ? AND {high} >= ?{_and(clause)} ORDER BY id DESC"
         return self._rows(sql, params)
+
+    def find_holding(self, table: str, low: str, high: str, value: int) -> Row | None:
+        """The row whose [low, high] range holds value, in a table whose ranges never overlap (the run of a
+        serial): one index probe for the greatest low <= value, then its high is checked."""
+        self._known(table, low, high)
+        if not _in_range([value]):
+            return None
+        rows = self._rows(f"SELECT * FROM {table} WHERE {low} <= ? ORDER BY {low} DESC LIMIT 1", [value])
+        return rows[0] if rows and rows[0][high] >= value else None
+
+    def evidence_near(self, run_id: int, low: int, high: int, since: str) -> list[Row]:
+        """Evidence scans (id, at, serial, household, net_hash, province_code) of serials low..high of one run at
+        or after since: read from the partial index on (run_id, serial, at), which needs evidence = 1 written
+        out (a bound parameter cannot prove the index's WHERE)."""
+        params = [run_id, low, high, since]
+        if not _in_range(params):
+            return []
+        return self._rows("SELECT id, at, serial, household, net_hash, province_code FROM scans"
+                          " WHERE run_id = ? AND serial BETWEEN ? AND ? AND evidence = 1 AND at >= ?", params)
 
     def find_since(self, table: str, column: str, since: str, *, limit: int = 10_000, **where: Any) -> list[Row]:
         """Rows matching where whose column is at or after since (ISO times compare as text), newest first."""

@@ -22,6 +22,11 @@ BEGIN
 END
 $$"""
 
+# The Vietnam day of a stored UTC time (the tallies' back-fill; new scans are counted in Python, with the same rule).
+_VN_DAY = "to_char(at::timestamp + interval '7 hours', 'YYYY-MM-DD')"
+_BAD_TONE = ("'suspected-copy', 'recalled', 'certificate-expired', 'certificate-revoked', 'key-revoked',"
+             " 'unknown-key', 'invalid-signature', 'malformed'")
+
 POSTGRES_MIGRATIONS: list[tuple[str, list[str]]] = [
     (
         "0014_postgresql_baseline",
@@ -394,10 +399,66 @@ POSTGRES_MIGRATIONS: list[tuple[str, list[str]]] = [
             f"""CREATE TABLE rate_counters (
     key {T} NOT NULL,
     window_no BIGINT NOT NULL,
-    hits BIGINT NOT NULL DEFAULT 0,
+    n BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (key, window_no)
 )""",
             "CREATE INDEX rate_counters_window ON rate_counters (window_no)",
+        ],
+    ),
+    (
+        "0017_scale_tallies_indexes",
+        [
+            # The same tallies as migrations.py's step of that name (see there): staff pages read counts kept as
+            # scans are recorded, so they cost the same at ten million scans as at ten thousand.
+            f"""CREATE TABLE scan_days (
+    day {T} NOT NULL,
+    verdict {T} NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (day, verdict)
+)""",
+            f"""CREATE TABLE product_province_days (
+    day {T} NOT NULL,
+    product_id BIGINT NOT NULL,
+    province_code {T} NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (day, product_id, province_code)
+)""",
+            f"""CREATE TABLE batch_scan_days (
+    batch_id BIGINT NOT NULL,
+    day {T} NOT NULL,
+    verdict {T} NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (batch_id, day, verdict)
+)""",
+            """CREATE TABLE serial_scans (
+    batch_id BIGINT NOT NULL,
+    serial BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (batch_id, serial)
+)""",
+            "CREATE INDEX serial_scans_top ON serial_scans (batch_id, n, serial)",
+            f"""CREATE TABLE bad_serial_days (
+    day {T} NOT NULL,
+    serial BIGINT NOT NULL,
+    verdict {T} NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (day, serial, verdict)
+)""",
+            f"INSERT INTO scan_days SELECT {_VN_DAY}, verdict, count(*) FROM scans GROUP BY 1, 2",
+            f"INSERT INTO product_province_days SELECT {_VN_DAY}, b.product_id, s.province_code, count(*) FROM scans s"
+            " JOIN batches b ON b.id = s.batch_id WHERE s.province_code <> '' GROUP BY 1, 2, 3",
+            f"INSERT INTO batch_scan_days SELECT batch_id, {_VN_DAY}, verdict, count(*) FROM scans"
+            " WHERE batch_id IS NOT NULL GROUP BY 1, 2, 3",
+            "INSERT INTO serial_scans SELECT batch_id, serial, count(*) FROM scans"
+            " WHERE batch_id IS NOT NULL AND serial IS NOT NULL GROUP BY 1, 2",
+            f"INSERT INTO bad_serial_days SELECT {_VN_DAY}, serial, verdict, count(*) FROM scans"
+            f" WHERE serial IS NOT NULL AND verdict IN ({_BAD_TONE}) GROUP BY 1, 2, 3",
+            "DROP INDEX scans_at",
+            "DROP INDEX scans_run_at",
+            "DROP INDEX scans_device_at",
+            "CREATE INDEX reports_at ON reports (at, id)",
+            "CREATE INDEX reports_serial ON reports (serial)",
+            "CREATE INDEX suspicions_batch ON suspicions (batch_id, status, at)",
         ],
     ),
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
+import time
 from typing import Any, Iterator, Sequence
 
 import sqlite_utils
@@ -21,6 +23,10 @@ class SQLiteStorage(Storage):
     """A connection to the service's SQLite database file."""
 
     dialect = "sqlite"
+    # The WAL file is truncated (wal_checkpoint(TRUNCATE)) after this many commits or seconds, whichever comes
+    # first, counted over every connection of this process to the same file (see _after_commit).
+    checkpoint_every = 1000
+    checkpoint_seconds = 60.0
 
     def __init__(self, path: str, *, migrate: bool = False) -> None:
         super().__init__()
@@ -117,6 +123,7 @@ class SQLiteStorage(Storage):
                 raise
             else:
                 conn.execute("COMMIT")
+                self._after_commit()
         except sqlite3.OperationalError as exc:
             # Read-only file, full disk, lock held past busy_timeout: an operator's problem, told apart from bugs.
             if conn.in_transaction:
@@ -158,6 +165,60 @@ class SQLiteStorage(Storage):
             self.db.execute("DETACH DATABASE archive")
         return [path]
 
+    # -- file maintenance (SQLite only: a server database has its own tools) -----------------------------------
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database and truncate it to zero bytes; False if a reader still needed it (then
+        nothing waits: the next scheduled checkpoint tries again)."""
+        if self.path == ":memory:" or self.db.conn.in_transaction:
+            return False
+        # A reader holding an old snapshot would make TRUNCATE wait out busy_timeout: this runs on a request's
+        # thread, so it gives up at once instead.
+        self.db.execute("PRAGMA busy_timeout = 0")
+        try:
+            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.OperationalError:
+            busy = 1
+        finally:
+            self.db.execute("PRAGMA busy_timeout = 10000")
+        return not busy
+
+    def _after_commit(self) -> None:
+        if self.path != ":memory:" and _WAL_SCHEDULE.due(self.path, self.checkpoint_every, self.checkpoint_seconds):
+            self.checkpoint()
+
+    def backup(self, dest: str) -> None:
+        """Copy the whole database to dest with SQLite's online backup: one snapshot, consistent while others
+        write (WAL readers never block writers). Written beside dest first, so dest is never half a copy."""
+        part = f"{dest}.part"
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(part)
+        target = sqlite3.connect(part)
+        try:
+            self.db.conn.backup(target)  # all pages in one step: a stepwise copy restarts at every write
+            target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
+        finally:
+            target.close()
+        os.replace(part, dest)
+
+    @staticmethod
+    def check_file(path: str) -> list[str]:
+        """What SQLite's integrity_check and foreign_key_check find wrong with a database file, opened read-only
+        (empty when it is sound); a file SQLite cannot read at all is one problem, never an exception."""
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            return [f"cannot open: {exc}"]
+        try:
+            problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+            problems += [f"foreign key: {table} row {rowid} refers to a missing {parent} row"
+                         for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall()]
+            return problems
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        finally:
+            conn.close()
+
     # -- statements ---------------------------------------------------------------------------------------------
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -184,6 +245,28 @@ class SQLiteStorage(Storage):
         if utc_offset_hours:
             return f"date({column}, '{utc_offset_hours:+d} hours')"
         return f"substr({column}, 1, 10)"
+
+
+class _WalSchedule:
+    """Commits and time since the last WAL truncation, per database file, shared by this process's threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.files: dict[str, list[float]] = {}  # path -> [commits since, monotonic time of the last checkpoint]
+
+    def due(self, path: str, every: int, seconds: float) -> bool:
+        """Count one commit; True (and start counting again) when a checkpoint is due."""
+        now = time.monotonic()
+        with self.lock:
+            state = self.files.setdefault(path, [0, now])
+            state[0] += 1
+            if state[0] < every and now - state[1] < seconds:
+                return False
+            state[0], state[1] = 0, now
+            return True
+
+
+_WAL_SCHEDULE = _WalSchedule()
 
 
 def _integrity_error(table: str, exc: sqlite3.IntegrityError) -> StorageError:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..i18n import gettext
 from ..storage import Storage
+from . import tallies
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -61,12 +62,27 @@ def ua_family_text(family: str | None) -> str:
 def record(storage: Storage, *, at: dt.datetime, serial: int | None, run_id: int | None, batch_id: int | None,
            verdict: str, source: str, context: ScanContext, evidence: bool) -> dict[str, Any]:
     """Store one scan; its id is made here, never taken from the client."""
-    return storage.insert("scans", {
+    return store(storage, {
         "at": iso(at), "serial": serial, "run_id": run_id, "batch_id": batch_id, "verdict": verdict,
         "source": source, "device": context.device, "net_hash": context.net_hash, "ua_family": context.ua_family,
         "province_code": context.province_code, "household": context.household, "fresh": int(context.fresh),
         "evidence": int(evidence),
     })
+
+
+def store(storage: Storage, values: dict[str, Any]) -> dict[str, Any]:
+    """Insert a scan row and add it to the tallies, all or nothing."""
+    with storage.transaction():
+        row = storage.insert("scans", values)
+        tallies.count(storage, row)
+    return row
+
+
+def share_province(storage: Storage, scan: dict[str, Any], province_code: str) -> None:
+    """The shopper said which province they scanned in: kept on their scan, and counted there."""
+    with storage.transaction():
+        storage.update("scans", scan["id"], {"province_code": province_code})
+        tallies.move_province(storage, scan, province_code)
 
 
 def first_of(storage: Storage, serial: int) -> dict[str, Any] | None:

@@ -40,11 +40,8 @@ def history(storage: Storage, serial: int, rules: Rules, now: dt.datetime) -> li
 def neighbours(storage: Storage, run_id: int, serial: int, rules: Rules, now: dt.datetime) -> list[Evidence]:
     """Evidence scans of the serials within sheet_window of this one, same run, of the last sheet_days."""
     since = scans.iso(now - dt.timedelta(days=rules.sheet_days))
-    rows = storage.distinct_between("scans", ("id", "at", "serial", "household", "net_hash", "province_code"),
-                                    "serial", serial - rules.sheet_window, serial + rules.sheet_window, "at", since,
-                                    run_id=run_id, evidence=1)
-    columns = ("id", "at", "serial", "household", "net_hash", "province_code")
-    return [_evidence(dict(zip(columns, r))) for r in rows if r[2] != serial]
+    rows = storage.evidence_near(run_id, serial - rules.sheet_window, serial + rules.sheet_window, since)
+    return [_evidence(r) for r in rows if r["serial"] != serial]
 
 
 def claimants(storage: Storage, serial: int, rules: Rules, now: dt.datetime) -> set[str]:

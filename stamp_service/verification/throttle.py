@@ -75,10 +75,10 @@ class SharedThrottle:
             self._swept = window
             storage.delete_where("rate_counters", "window_no", window)
         keys = [key for key, _ in checks]
-        counts = {r["key"]: r["hits"] for r in storage.find("rate_counters", key=keys, window_no=window, order_by="key")}
+        counts = {r["key"]: r["n"] for r in storage.find("rate_counters", key=keys, window_no=window, order_by="key")}
         if any(counts.get(key, 0) >= limit for key, limit in checks):
             return max(1, math.ceil((window + 1) * window_seconds - now))
         with storage.transaction():
             for key in keys:
-                storage.add_to("rate_counters", {"key": key, "window_no": window}, {"hits": 1})
+                storage.add_counts("rate_counters", {"key": key, "window_no": window})
         return 0

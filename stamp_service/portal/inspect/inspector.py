@@ -15,7 +15,7 @@ from stamp_service.media_gate import upload_slot
 from stamp_service.registry import batches, places, producers, products, recognitions
 from stamp_service.registry.fields import Invalid
 from stamp_service.signing_keys import keystore
-from stamp_service.verification import checker, suspicions
+from stamp_service.verification import checker, suspicions, tallies
 from stamp_service.verification.requests import copy_rules, run_check
 
 from . import bp
@@ -136,7 +136,7 @@ def producer_overview(producer_id: int) -> str:
     rows = products.list_all(storage, producer_id=producer_id)
     current = recognitions.current_for(storage, [p["id"] for p in rows])
     batch_rows = batches.list_all(storage, producer_id=producer_id)
-    counts = {b["id"]: storage.count_by("scans", "verdict", batch_id=b["id"]) for b in batch_rows}
+    counts = {b["id"]: tallies.per_verdict(storage, batch_id=b["id"]) for b in batch_rows}
     return render_template("inspect/producer.html", producer=producer, products=rows, current=current,
                            standing=recognitions.standing, batches=batch_rows, counts=counts)
 
