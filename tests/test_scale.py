@@ -1,4 +1,4 @@
-"""At scale: tallies that always equal a recount of the scans (also when migration 0015 fills them from old
+"""At scale: tallies that always equal a recount of the scans (also when migration 0017 fills them from old
 scans), every staff and verification query an index probe (EXPLAIN QUERY PLAN), the WAL truncated on a
 schedule without waiting for readers, and the backup and check commands on real files."""
 
@@ -84,7 +84,7 @@ def test_tallies_equal_a_recount_after_every_kind_of_scan(app, world):
 
 
 def test_staff_pages_give_the_answers_a_count_of_the_scans_gives(app, world):
-    """The tallies against the queries the pages ran on the scans table before 0015 (same window, same days)."""
+    """The tallies against the queries the pages ran on the scans table before 0017 (same window, same days)."""
     scan_mix(app, world)
     today = dt.date(2026, 11, 22)
     with app.app_context():
@@ -118,7 +118,7 @@ def test_staff_pages_give_the_answers_a_count_of_the_scans_gives(app, world):
 
 def test_migration_fills_the_tallies_from_existing_scans(tmp_path, monkeypatch):
     path = str(tmp_path / "old.sqlite")
-    before = [m for m in schema.MIGRATIONS if m[0] < "0015"]
+    before = [m for m in schema.MIGRATIONS if m[0] < "0017"]
     monkeypatch.setattr("stamp_service.storage.sqlite.MIGRATIONS", before)
     old = Storage(path, migrate=True)
     old.db.execute("INSERT INTO producers (id, name, type, commune_code, province_code) VALUES (1, 'HTX', "
@@ -136,7 +136,7 @@ def test_migration_fills_the_tallies_from_existing_scans(tmp_path, monkeypatch):
     old.close()
     monkeypatch.undo()
     storage = Storage(path, migrate=True)
-    assert storage.migrations_applied()[-1].startswith("0015")
+    assert storage.migrations_applied()[-1].startswith("0017")
     assert tallies.stored(storage) == tallies.recount(storage)
     assert tallies.stored(storage)["bad_serial_days"] == {("2026-11-21", 5, "suspected-copy"): 1,
                                                           ("2026-11-21", 9, "unknown-key"): 1}

@@ -20,8 +20,15 @@ from . import _fatal, _settings_only, cli
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace DEST if it exists.")
 def backup(dest: Path, force: bool) -> None:
-    """Copy the database to DEST while the service keeps running (SQLite's online backup: one consistent
-    snapshot), then check the copy."""
+    """Copy the SQLite database to DEST while the service keeps running.
+
+    SQLite's online backup API takes one consistent snapshot (every scan with its tallies, nothing half-written);
+    readers and writers carry on meanwhile. The copy is written beside DEST first and renamed when complete, is one
+    self-contained file (no -wal file beside it), and is checked as `ocop-stamp check` does before the command
+    says it is done. Exit status 1 when DEST exists (--force replaces it), its folder does not exist, or the copy
+    fails its check. To restore, stop the service, put the copy in place of the instance's database and start it
+    again; back up the instance folder's keys/ and secret_key as well. With PostgreSQL use pg_dump
+    (docs/deployment.md)."""
     if current_app.config.get("DATABASE_URL"):
         _fatal("backup is for the SQLite database; with PostgreSQL use pg_dump (docs/deployment.md)")
     if dest.exists() and not force:
@@ -39,8 +46,12 @@ def backup(dest: Path, force: bool) -> None:
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def check(file: Path | None, as_json: bool) -> None:
-    """Check the database (or a copy: FILE) with SQLite's integrity and foreign key checks, read-only; exit
-    status 1 when anything is wrong."""
+    """Check the SQLite database, or the database file FILE (a backup, say), read-only.
+
+    Runs SQLite's PRAGMA integrity_check (every page, index and constraint) and PRAGMA foreign_key_check (every
+    reference points at a row). Prints ok, or each problem on standard error, and exits with status 1 when there
+    is any, including a file SQLite cannot read at all. The app is not started, so a damaged file is reported,
+    not migrated. --json prints {"file", "ok", "problems"} (at most 100 problems)."""
     # A named file is opened without building the app: start-up migrates, which a damaged file would refuse.
     if file is None and _settings_only().config.get("DATABASE_URL"):
         _fatal("check is for the SQLite database; with PostgreSQL use amcheck and pg_dump (docs/deployment.md)")
