@@ -621,6 +621,37 @@ _VN_DAY = "date(at, '+7 hours')"
 _BAD_TONE = ("'suspected-copy', 'recalled', 'certificate-expired', 'certificate-revoked', 'key-revoked',"
              " 'unknown-key', 'invalid-signature', 'malformed'")
 
+
+
+def tally_backfill(vn_day: str) -> list[str]:
+    """The tallies' back-fill from the scans already recorded, given the dialect's SQL for a time's Vietnam day
+    (PostgreSQL's step 0017 runs the same statements)."""
+    return [
+        f"INSERT INTO scan_days SELECT {vn_day}, verdict, count(*) FROM scans GROUP BY 1, 2",
+        f"INSERT INTO product_province_days SELECT {vn_day}, b.product_id, s.province_code, count(*) FROM scans s"
+        " JOIN batches b ON b.id = s.batch_id WHERE s.province_code <> '' GROUP BY 1, 2, 3",
+        f"INSERT INTO batch_scan_days SELECT batch_id, {vn_day}, verdict, count(*) FROM scans"
+        " WHERE batch_id IS NOT NULL GROUP BY 1, 2, 3",
+        "INSERT INTO serial_scans SELECT batch_id, serial, count(*) FROM scans"
+        " WHERE batch_id IS NOT NULL AND serial IS NOT NULL GROUP BY 1, 2",
+        f"INSERT INTO bad_serial_days SELECT {vn_day}, serial, verdict, count(*) FROM scans"
+        f" WHERE serial IS NOT NULL AND verdict IN ({_BAD_TONE}) GROUP BY 1, 2, 3",
+    ]
+
+# The same in both dialects (PostgreSQL's step 0017 too). Indexes no query reads any more (EXPLAIN QUERY PLAN of
+# each in tests/test_scale.py): scans by time, by run and time, by device and time; the tallies answer what the
+# first two served. A third of a scan's bytes were these. Then the staff pages that walked a whole table: the
+# dashboard's newest reports, a stamp's reports, a producer's open copy suspicions.
+SCALE_INDEXES = [
+    "DROP INDEX scans_at",
+    "DROP INDEX scans_run_at",
+    "DROP INDEX scans_device_at",
+    "CREATE INDEX reports_at ON reports (at, id)",
+    "CREATE INDEX reports_serial ON reports (serial)",
+    "CREATE INDEX suspicions_batch ON suspicions (batch_id, status, at)",
+]
+
+
 MIGRATIONS.append(
     (
         "0017_scale_tallies_indexes",
@@ -663,26 +694,8 @@ MIGRATIONS.append(
                 n INTEGER NOT NULL,
                 PRIMARY KEY (day, serial, verdict)
             ) WITHOUT ROWID""",
-            f"INSERT INTO scan_days SELECT {_VN_DAY}, verdict, count(*) FROM scans GROUP BY 1, 2",
-            f"INSERT INTO product_province_days SELECT {_VN_DAY}, b.product_id, s.province_code, count(*) FROM scans s"
-            " JOIN batches b ON b.id = s.batch_id WHERE s.province_code != '' GROUP BY 1, 2, 3",
-            f"INSERT INTO batch_scan_days SELECT batch_id, {_VN_DAY}, verdict, count(*) FROM scans"
-            " WHERE batch_id IS NOT NULL GROUP BY 1, 2, 3",
-            "INSERT INTO serial_scans SELECT batch_id, serial, count(*) FROM scans"
-            " WHERE batch_id IS NOT NULL AND serial IS NOT NULL GROUP BY 1, 2",
-            f"INSERT INTO bad_serial_days SELECT {_VN_DAY}, serial, verdict, count(*) FROM scans"
-            f" WHERE serial IS NOT NULL AND verdict IN ({_BAD_TONE}) GROUP BY 1, 2, 3",
-            # Indexes no query reads any more (EXPLAIN QUERY PLAN of each in tests/test_scale.py): scans by time,
-            # by run and time, by device and time; the tallies answer what the first two served. A third of a
-            # scan's bytes were these.
-            "DROP INDEX scans_at",
-            "DROP INDEX scans_run_at",
-            "DROP INDEX scans_device_at",
-            # Staff pages that walked a whole table: the dashboard's newest reports, a stamp's reports, a
-            # producer's open copy suspicions.
-            "CREATE INDEX reports_at ON reports (at, id)",
-            "CREATE INDEX reports_serial ON reports (serial)",
-            "CREATE INDEX suspicions_batch ON suspicions (batch_id, status, at)",
+            *tally_backfill(_VN_DAY),
+            *SCALE_INDEXES,
         ],
     )
 )
