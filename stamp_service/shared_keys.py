@@ -34,9 +34,11 @@ def _digest(data: bytes) -> str:
 class SharedKeyStore(KeyStore):
     """A KeyStore whose files live in the database table key_files, with the key folder as this node's cache."""
 
-    def __init__(self, storage: Storage, path: Path | str, passphrase: bytes | str | None, **kw: Any) -> None:
+    def __init__(self, storage: Storage, path: Path | str, passphrase: bytes | str | None, *,
+                 own_storage: bool = False, **kw: Any) -> None:
         super().__init__(path, passphrase, **kw)
         self._storage = storage
+        self._own_storage = own_storage  # not a request's: give its connection back after each use
         self.pull()
 
     def pull(self, *, force: bool = False) -> list[str]:
@@ -61,6 +63,7 @@ class SharedKeyStore(KeyStore):
                     written.append(row["name"])
         with _lock:
             _seen[folder] = (now, digests)
+        self._done()
         return written
 
     def push(self) -> list[str]:
@@ -86,7 +89,12 @@ class SharedKeyStore(KeyStore):
                 stored.append(file.name)
         with _lock:
             _seen.pop(str(self.path), None)
+        self._done()
         return stored
+
+    def _done(self) -> None:
+        if self._own_storage:
+            self._storage.release()
 
     def generate(self, alg: str = "EdDSA", **kw: Any) -> KeyInfo:
         """Create a new active key, here and for every node."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 from .keystore import SCRYPT_N, SCRYPT_N_MIN, KeyStore
 
@@ -19,6 +19,11 @@ def keystore(app: Flask | None = None, *, offline: bool = False) -> KeyStore:
     if config.get("DATABASE_URL") and not offline:
         from .context import get_storage
         from .shared_keys import SharedKeyStore
+        from .storage import open_storage
 
-        return SharedKeyStore(get_storage(), config["KEY_DIR"], config.get("KEY_PASSPHRASE"), **options)
+        if has_app_context() and (app is None or app is current_app._get_current_object()):
+            return SharedKeyStore(get_storage(), config["KEY_DIR"], config.get("KEY_PASSPHRASE"), **options)
+        # Outside a request (scripts, tests holding the app): a storage of its own, given back after each use.
+        return SharedKeyStore(open_storage(config["DATABASE_URL"]), config["KEY_DIR"], config.get("KEY_PASSPHRASE"),
+                              own_storage=True, **options)
     return KeyStore(config["KEY_DIR"], config.get("KEY_PASSPHRASE"), **options)
