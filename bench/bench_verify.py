@@ -577,6 +577,7 @@ class Load:
         self.codes = codes
         self.api_cursor = 0
         self.sent: Counter[tuple[int, str]] = Counter()  # (serial, source) -> requests sent
+        self.answered: Counter[tuple[int, str]] = Counter()  # ... of them answered 200 with a verdict
 
     def _request(self, port: int, path: str, device: str) -> bytes:
         return (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n"
@@ -617,6 +618,8 @@ class Load:
         for r in results:
             if r[0] in SOURCE and r[1] is not None:
                 self.sent[(r[1], SOURCE[r[0]])] += 1
+                if r[6] is None:
+                    self.answered[(r[1], SOURCE[r[0]])] += 1
         wall = max(r["end"] for r in replies) - min(r["start"] for r in replies)
         return {"kind": kind, "results": results, "wall": wall, "client_cpu": sum(r["cpu"] for r in replies),
                 "planned": sum(r["planned"] for r in replies)}

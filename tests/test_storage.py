@@ -152,3 +152,51 @@ def test_scans_are_partitioned_by_month_made_ahead_and_detachable(pg_storage):
     assert pg_storage.execute("SELECT count(*) AS n FROM scans_y2031m05")[0]["n"] == 1
     with pytest.raises(ValueError):
         pg_storage.detach_scans_before("2031-13")
+
+
+def test_writers_of_one_process_queue_in_the_process_not_in_sqlites_busy_handler(tmp_path):
+    """Threads writing one SQLite file take turns on the process's writer lock: even with SQLite's busy timeout at
+    zero (a writer that found the file locked would fail at once), none of them ever finds it locked, and a
+    thread's second connection still waits for its first as before instead of deadlocking on itself."""
+    import threading
+
+    SCAN = {"at": "2026-12-03T08:00:00Z", "verdict": "genuine", "source": "qr"}
+    path = str(tmp_path / "db.sqlite")
+    SQLiteStorage(path, migrate=True).close()
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        storage = SQLiteStorage(path)
+        storage.db.execute("PRAGMA busy_timeout = 0")
+        start.wait()
+        try:
+            for i in range(40):
+                with storage.transaction():
+                    storage.insert("scans", {**SCAN, "serial": 1000 * n + i})
+                    storage.count("scans")  # the lock is held for the whole transaction, reads included
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            storage.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:3]
+    storage = SQLiteStorage(path)
+    assert storage.count("scans") == 8 * 40
+
+    # The same thread with a second connection: reentrant lock, then SQLite's own busy handling as before.
+    other = SQLiteStorage(path)
+    other.db.execute("PRAGMA busy_timeout = 0")
+    with storage.transaction():
+        storage.insert("scans", SCAN)
+        with pytest.raises(StorageError, match="locked"):
+            with other.transaction():
+                pass
+    assert storage.count("scans") == 8 * 40 + 1
+    storage.close()
+    other.close()

@@ -5,16 +5,40 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from typing import Any, Iterator, Sequence
 
 import sqlite_utils
 
 from .base import Row, Storage, check_month, check_range
-from .errors import Conflict, MissingValue, StorageError, UnknownReference, unavailable
+from .errors import Conflict, MissingValue, StorageError, StorageUnavailable, UnknownReference, unavailable
 from .migrations import MIGRATIONS
 
 # Tables of SQLite itself and of its extensions, never ours.
 _INTERNAL_PREFIXES = ("sqlite_",)
+
+#: milliseconds a writer waits for the write lock (this process's, then SQLite's) before the database counts as
+#: unavailable
+BUSY_TIMEOUT_MS = 10_000
+
+_writer_locks: dict[tuple[int, str], threading.RLock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def writer_lock(path: str) -> threading.RLock | None:
+    """This process's lock for writing one database file (None for an in-memory database, which no other
+    connection shares). Writers of one process queue on it, so at most one of them waits in SQLite's busy
+    handler: that handler polls with sleeps of up to 100 ms, and under load a writer could lose the lock to
+    newcomers poll after poll; a queued thread is woken the moment the lock is free. Reentrant, so a thread
+    holding two connections behaves as it did before (its second writer waits in the busy handler)."""
+    if path == ":memory:" or path.startswith("file::memory:"):
+        return None
+    key = (os.getpid(), os.path.realpath(path))  # a forked worker must not inherit its parent's held lock
+    with _writer_locks_guard:
+        lock = _writer_locks.get(key)
+        if lock is None:
+            lock = _writer_locks[key] = threading.RLock()
+        return lock
 
 
 class SQLiteStorage(Storage):
@@ -27,7 +51,8 @@ class SQLiteStorage(Storage):
         self.path = self.target = path
         self.db = sqlite_utils.Database(path)
         self.db.conn.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA busy_timeout = 10000")
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._writer = writer_lock(path)
         self.db.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
             self.db.enable_wal()
@@ -105,9 +130,12 @@ class SQLiteStorage(Storage):
             with self.db.atomic():
                 yield self
             return
+        writer = self._writer
+        if writer is not None and not writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise StorageUnavailable("locked")
         try:
-            # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
-            # failing with "database is locked" when a read transaction tries to upgrade.
+            # IMMEDIATE takes the write lock up front, so writers of other processes queue on busy_timeout
+            # instead of failing with "database is locked" when a read transaction tries to upgrade.
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self
@@ -125,6 +153,9 @@ class SQLiteStorage(Storage):
             if mapped is None:
                 raise
             raise mapped from exc
+        finally:
+            if writer is not None:
+                writer.release()
 
     def lock(self, name: str) -> None:
         """SQLite has one writer at a time: BEGIN IMMEDIATE already holds the only lock there is."""
