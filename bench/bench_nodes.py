@@ -5,15 +5,17 @@ PostgreSQL behind two nodes, on the same machine, with every scan accounted for 
 A benchmark, not a test: it asserts nothing about speed. It reuses bench_verify's pieces (the instance, the
 separate-process server, the multi-process closed-loop load generator, the page check and the scan accounting),
 and measures one route, the page a QR code opens (GET /S/<digits>, a different genuine stamp each request, one
-device per connection), in four set-ups, all running at once and loaded one after the other in an order that
+device per connection), in five set-ups, all running at once and loaded one after the other in an order that
 rotates from round to round:
 
 * sqlite-1   SQLite, 1 waitress process x --threads threads (the embedded deployment, `ocop-stamp serve`),
+* sqlite-1-busy  the same with the writer as it was before issue 14: no per-process writer lock, so a
+             request's writer that finds the file locked waits in SQLite's busy handler (a reference, same run),
 * sqlite-w2  SQLite, gunicorn 2 workers x --threads threads on the same file (`serve --workers 2`),
 * pg-1       PostgreSQL, one node (waitress, 1 process x --threads threads),
 * pg-2       PostgreSQL, two nodes (two such processes on two ports), connections split evenly between them.
 
-The two SQLite set-ups share one instance, the two PostgreSQL ones another (a database made for the run on the
+The three SQLite set-ups share one instance, the two PostgreSQL ones another (a database made for the run on the
 server --pg names, dropped afterwards; pg-1 is the first of pg-2's two nodes). VERIFY_LIMITS are lifted: every
 request comes from loopback, one network, which the per-network limits would rightly answer with 429.
 
@@ -45,8 +47,9 @@ from typing import Any
 
 import bench_verify as bv
 
-SETUPS = ("sqlite-1", "sqlite-w2", "pg-1", "pg-2")
-LABEL = {"sqlite-1": "SQLite, 1 process (waitress)", "sqlite-w2": "SQLite, 2 workers (gunicorn)",
+SETUPS = ("sqlite-1", "sqlite-1-busy", "sqlite-w2", "pg-1", "pg-2")
+LABEL = {"sqlite-1": "SQLite, 1 process (waitress)", "sqlite-1-busy": "  the same, busy-handler writer",
+         "sqlite-w2": "SQLite, 2 workers (gunicorn)",
          "pg-1": "PostgreSQL, 1 node", "pg-2": "PostgreSQL, 2 nodes"}
 P99_TARGET_MS = 250
 
@@ -103,8 +106,9 @@ class Backend:
                             DeviceCookies(inst["secret"]))
         self.servers: list[bv.Server] = []
 
-    def start(self, workers: int, threads: int, port: int | None = None) -> bv.Server:
-        server = bv.Server(self.home, self.config, port or bv.free_port(), threads, workers=workers)
+    def start(self, workers: int, threads: int, port: int | None = None, busy_handler: bool = False) -> bv.Server:
+        server = bv.Server(self.home, self.config, port or bv.free_port(), threads, workers=workers,
+                           busy_handler=busy_handler)
         self.servers.append(server)
         return server
 
@@ -128,10 +132,12 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             pg = Backend(os.path.join(root, "postgresql"), args, database_url)
             try:
                 a = lite.start(1, args.threads, lite.port)
+                busy = lite.start(1, args.threads, busy_handler=True)
                 w2 = lite.start(args.workers, args.threads)
                 n1 = pg.start(1, args.threads, pg.port)  # one node ...
                 n2 = pg.start(1, args.threads)  # ... and a second one on the same database
-                setups = {"sqlite-1": (lite, [a], [a.port]), "sqlite-w2": (lite, [w2], [w2.port]),
+                setups = {"sqlite-1": (lite, [a], [a.port]), "sqlite-1-busy": (lite, [busy], [busy.port]),
+                          "sqlite-w2": (lite, [w2], [w2.port]),
                           "pg-1": (pg, [n1], [n1.port]), "pg-2": (pg, [n1, n2], [n1.port, n2.port])}
                 warm = {name: bv.measured(b.load, servers, "page", ports, args.warmup)
                         for name, (b, servers, ports) in setups.items()}
@@ -172,7 +178,9 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     ratios = {"rps pg-2 / sqlite-1": _median_range([r["pg-2"]["rps"] / r["sqlite-1"]["rps"] for r in rounds]),
               "p99 pg-2 / sqlite-1": _median_range([r["pg-2"]["p99_ms"] / r["sqlite-1"]["p99_ms"] for r in rounds]),
               "rps sqlite-w2 / sqlite-1": _median_range([r["sqlite-w2"]["rps"] / r["sqlite-1"]["rps"]
-                                                         for r in rounds])}
+                                                         for r in rounds]),
+              "p99 sqlite-1 / sqlite-1-busy": _median_range([r["sqlite-1"]["p99_ms"] / r["sqlite-1-busy"]["p99_ms"]
+                                                             for r in rounds])}
     from importlib import metadata
     import platform
     import sqlite3
@@ -250,13 +258,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="a PostgreSQL server's maintenance database; a database is made there for the run")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--slow", type=float, default=0, metavar="MS",
-                        help="also list each set-up's requests slower than MS milliseconds (a histogram)")
+                        help="also count each set-up's requests slower than MS milliseconds (100 ms bins)")
     args = parser.parse_args(argv)
     if min(args.requests, args.concurrency, args.threads, args.workers, args.rounds, args.procs) < 1:
         parser.error("every count must be at least 1")
     # Every page request scans a stamp no device has opened before (a repeat would be a view, not a scan).
     per_connection = args.rounds * -(-args.requests // args.concurrency) + -(-args.warmup // args.concurrency)
-    args.stamps = 2 * args.concurrency * per_connection
+    args.stamps = 3 * args.concurrency * per_connection  # up to three set-ups per back end
     res = run_bench(args)
     print(json.dumps({k: v for k, v in res.items()}, indent=2, default=str) if args.json else report(res))
     return 0

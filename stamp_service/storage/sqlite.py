@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import threading
 from typing import Any, Iterator, Sequence
 
 import sqlite_utils
@@ -13,32 +12,14 @@ import sqlite_utils
 from .base import Row, Storage, check_month, check_range
 from .errors import Conflict, MissingValue, StorageError, StorageUnavailable, UnknownReference, unavailable
 from .migrations import MIGRATIONS
+from .writers import writer_turn
 
 # Tables of SQLite itself and of its extensions, never ours.
 _INTERNAL_PREFIXES = ("sqlite_",)
 
-#: milliseconds a writer waits for the write lock (this process's, then SQLite's) before the database counts as
+#: milliseconds a writer waits for its turn (writers.py), then for SQLite's lock, before the database counts as
 #: unavailable
 BUSY_TIMEOUT_MS = 10_000
-
-_writer_locks: dict[tuple[int, str], threading.RLock] = {}
-_writer_locks_guard = threading.Lock()
-
-
-def writer_lock(path: str) -> threading.RLock | None:
-    """This process's lock for writing one database file (None for an in-memory database, which no other
-    connection shares). Writers of one process queue on it, so at most one of them waits in SQLite's busy
-    handler: that handler polls with sleeps of up to 100 ms, and under load a writer could lose the lock to
-    newcomers poll after poll; a queued thread is woken the moment the lock is free. Reentrant, so a thread
-    holding two connections behaves as it did before (its second writer waits in the busy handler)."""
-    if path == ":memory:" or path.startswith("file::memory:"):
-        return None
-    key = (os.getpid(), os.path.realpath(path))  # a forked worker must not inherit its parent's held lock
-    with _writer_locks_guard:
-        lock = _writer_locks.get(key)
-        if lock is None:
-            lock = _writer_locks[key] = threading.RLock()
-        return lock
 
 
 class SQLiteStorage(Storage):
@@ -52,7 +33,7 @@ class SQLiteStorage(Storage):
         self.db = sqlite_utils.Database(path)
         self.db.conn.row_factory = sqlite3.Row
         self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._writer = writer_lock(path)
+        self._writer = writer_turn(path)
         self.db.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
             self.db.enable_wal()
