@@ -33,7 +33,6 @@ class SQLiteStorage(Storage):
         self.db = sqlite_utils.Database(path)
         self.db.conn.row_factory = sqlite3.Row
         self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._writer = writer_turn(path)
         self.db.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
             self.db.enable_wal()
@@ -111,12 +110,13 @@ class SQLiteStorage(Storage):
             with self.db.atomic():
                 yield self
             return
-        writer = self._writer
+        writer = writer_turn(self.path)  # looked up each time: a forked worker has turns of its own
         if writer is not None and not writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
             raise StorageUnavailable("locked")
         try:
-            # IMMEDIATE takes the write lock up front, so writers of other processes queue on busy_timeout
-            # instead of failing with "database is locked" when a read transaction tries to upgrade.
+            # IMMEDIATE takes the write lock up front, so a writer that did not take its turn (another program, a
+            # thread's second connection) waits on busy_timeout instead of failing with "database is locked" when
+            # a read transaction tries to upgrade.
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self

@@ -10,6 +10,7 @@ time then reaches SQLite's lock, and finds it free.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -74,7 +75,7 @@ class WriterTurn:
                 delay = min(2 * delay, _POLL_MAX)
 
 
-_turns: dict[tuple[int, str], WriterTurn] = {}
+_turns: dict[str, WriterTurn] = {}
 _turns_guard = threading.Lock()
 
 
@@ -83,9 +84,26 @@ def writer_turn(path: str) -> WriterTurn | None:
     connection shares)."""
     if path in (":memory:", ""):
         return None
-    key = (os.getpid(), os.path.realpath(path))  # a forked worker must not share its parent's threads' lock
+    key = _resolved(path)
     with _turns_guard:
         turn = _turns.get(key)
         if turn is None:
-            turn = _turns[key] = WriterTurn(key[1])
+            turn = _turns[key] = WriterTurn(key)
         return turn
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(path: str) -> str:
+    return os.path.realpath(path)  # one file, however it is named
+
+
+def _forget_parents_turns() -> None:
+    # A forked worker (gunicorn) is a process of its own: its threads must not share its parent's lock, which a
+    # parent's thread may even have held at the fork.
+    global _turns_guard
+    _turns.clear()
+    _turns_guard = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parents_turns)
