@@ -5,28 +5,29 @@ PostgreSQL behind two nodes, on the same machine, with every scan accounted for 
 A benchmark, not a test: it asserts nothing about speed. It reuses bench_verify's pieces (the instance, the
 separate-process server, the multi-process closed-loop load generator, the page check and the scan accounting),
 and measures one route, the page a QR code opens (GET /S/<digits>, a different genuine stamp each request, one
-device per connection), in five set-ups, all running at once and loaded one after the other in an order that
+device per connection), in six set-ups, all running at once and loaded one after the other in an order that
 rotates from round to round:
 
 * sqlite-1   SQLite, 1 waitress process x --threads threads (the embedded deployment, `ocop-stamp serve`),
-* sqlite-1-busy  the same with the writer as it was before issue 14: no per-process writer lock, so a
-             request's writer that finds the file locked waits in SQLite's busy handler (a reference, same run),
+* sqlite-1-busy  the same with the writer as it was before issue 14: no writer turns (storage/writers.py), so
+             a request's writer that finds the file locked waits in SQLite's busy handler (a reference, same run),
 * sqlite-w2  SQLite, gunicorn 2 workers x --threads threads on the same file (`serve --workers 2`),
+* sqlite-w2-busy  the same with the busy-handler writer,
 * pg-1       PostgreSQL, one node (waitress, 1 process x --threads threads),
 * pg-2       PostgreSQL, two nodes (two such processes on two ports), connections split evenly between them.
 
-The three SQLite set-ups share one instance, the two PostgreSQL ones another (a database made for the run on the
+The four SQLite set-ups share one instance, the two PostgreSQL ones another (a database made for the run on the
 server --pg names, dropped afterwards; pg-1 is the first of pg-2's two nodes). VERIFY_LIMITS are lifted: every
 request comes from loopback, one network, which the per-network limits would rightly answer with 429.
 
 Reported per set-up: requests/second (median and range over rounds), latency p50/p99/max over all rounds' requests
-(and the range of the per-round p99), server CPU per request (all its processes), errors, and same-run ratios
-pg-2 ÷ sqlite-1 per round; and per back end, the rows of `scans` against the page requests answered, per
-(serial, source).
+(and the range of the per-round p99), server CPU per request (all its processes), errors, and same-run ratios per
+round (pg-2 ÷ sqlite-1, and each SQLite writer ÷ its busy-handler reference); and per back end, the rows of `scans`
+against the page requests answered, per (serial, source).
 
 Run from the repository root:  python bench/bench_nodes.py [--concurrency 64] [--requests 1000] [--rounds 3]
-[--threads 8] [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--json]   (about 3 minutes with the
-defaults on a shared 2-core machine)
+[--threads 8] [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--slow MS] [--json]   (about 3 minutes with
+the defaults on a shared 2-core machine)
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ from typing import Any
 
 import bench_verify as bv
 
-SETUPS = ("sqlite-1", "sqlite-1-busy", "sqlite-w2", "pg-1", "pg-2")
+SETUPS = ("sqlite-1", "sqlite-1-busy", "sqlite-w2", "sqlite-w2-busy", "pg-1", "pg-2")
 LABEL = {"sqlite-1": "SQLite, 1 process (waitress)", "sqlite-1-busy": "  the same, busy-handler writer",
-         "sqlite-w2": "SQLite, 2 workers (gunicorn)",
+         "sqlite-w2": "SQLite, 2 workers (gunicorn)", "sqlite-w2-busy": "  the same, busy-handler writer",
          "pg-1": "PostgreSQL, 1 node", "pg-2": "PostgreSQL, 2 nodes"}
 P99_TARGET_MS = 250
 
@@ -134,10 +135,12 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 a = lite.start(1, args.threads, lite.port)
                 busy = lite.start(1, args.threads, busy_handler=True)
                 w2 = lite.start(args.workers, args.threads)
+                w2_busy = lite.start(args.workers, args.threads, busy_handler=True)
                 n1 = pg.start(1, args.threads, pg.port)  # one node ...
                 n2 = pg.start(1, args.threads)  # ... and a second one on the same database
                 setups = {"sqlite-1": (lite, [a], [a.port]), "sqlite-1-busy": (lite, [busy], [busy.port]),
                           "sqlite-w2": (lite, [w2], [w2.port]),
+                          "sqlite-w2-busy": (lite, [w2_busy], [w2_busy.port]),
                           "pg-1": (pg, [n1], [n1.port]), "pg-2": (pg, [n1, n2], [n1.port, n2.port])}
                 warm = {name: bv.measured(b.load, servers, "page", ports, args.warmup)
                         for name, (b, servers, ports) in setups.items()}
@@ -180,7 +183,9 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
               "rps sqlite-w2 / sqlite-1": _median_range([r["sqlite-w2"]["rps"] / r["sqlite-1"]["rps"]
                                                          for r in rounds]),
               "p99 sqlite-1 / sqlite-1-busy": _median_range([r["sqlite-1"]["p99_ms"] / r["sqlite-1-busy"]["p99_ms"]
-                                                             for r in rounds])}
+                                                             for r in rounds]),
+              "p99 sqlite-w2 / sqlite-w2-busy": _median_range([r["sqlite-w2"]["p99_ms"] / r["sqlite-w2-busy"]["p99_ms"]
+                                                               for r in rounds])}
     from importlib import metadata
     import platform
     import sqlite3
@@ -226,7 +231,8 @@ def report(res: dict[str, Any]) -> str:
       f"(1 process): {p99:.0f} ms -> {'MET' if p99 <= P99_TARGET_MS else 'MISSED'}")
     for name in SETUPS:
         if s[name]["slow_ms"]:
-            w(f"slow requests {name} (ms, 100 ms bins): " + ", ".join(f"{k}: {v}" for k, v in s[name]["slow_ms"].items()))
+            bins = ", ".join(f"{k}: {v}" for k, v in s[name]["slow_ms"].items())
+            w(f"slow requests {name} (ms, 100 ms bins): {bins}")
     for name in SETUPS:
         w(f"verdicts {name}: " + ", ".join(f"{v} {n}" for v, n in sorted(s[name]["verdicts"].items())))
     errors = sum(s[n]["errors"] for n in SETUPS) + res["warmup_errors"]
@@ -264,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("every count must be at least 1")
     # Every page request scans a stamp no device has opened before (a repeat would be a view, not a scan).
     per_connection = args.rounds * -(-args.requests // args.concurrency) + -(-args.warmup // args.concurrency)
-    args.stamps = 3 * args.concurrency * per_connection  # up to three set-ups per back end
+    args.stamps = 4 * args.concurrency * per_connection  # up to four set-ups per back end
     res = run_bench(args)
     print(json.dumps({k: v for k, v in res.items()}, indent=2, default=str) if args.json else report(res))
     return 0
