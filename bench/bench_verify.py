@@ -93,8 +93,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build_instance(home: str, port: int, n_stamps: int) -> dict[str, Any]:
-    """A fresh instance with one certified product's batch, a key, and a run of n_stamps; their QR texts."""
+def build_instance(home: str, port: int, n_stamps: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A fresh instance with one certified product's batch, a key, and a run of n_stamps; their QR texts (extra:
+    more configuration, e.g. DATABASE_URL)."""
     os.environ["OCOP_STAMP_HOME"] = home
     from stamp_service import create_app
     from stamp_service.context import get_storage
@@ -105,7 +106,7 @@ def build_instance(home: str, port: int, n_stamps: int) -> dict[str, Any]:
     # Every request comes from loopback, one network: lift the per-network limits, which would otherwise (rightly)
     # answer this load with 429.
     config = {"KEY_PASSPHRASE": PASSPHRASE, "PUBLIC_HOST": f"127.0.0.1:{port}",
-              "VERIFY_LIMITS": {"per_network": 10**9, "fresh_per_network": 10**9, "per_device": 10**9}}
+              "VERIFY_LIMITS": {"per_network": 10**9, "fresh_per_network": 10**9, "per_device": 10**9}, **(extra or {})}
     app = create_app(config)
     with app.app_context():
         s = get_storage()
@@ -127,11 +128,13 @@ def build_instance(home: str, port: int, n_stamps: int) -> dict[str, Any]:
 class Server:
     """waitress serving the app in a separate process (`--_serve`); mode plain, phases or cprofile."""
 
-    def __init__(self, home: str, config: dict[str, Any], port: int, threads: int, mode: str = "plain") -> None:
+    def __init__(self, home: str, config: dict[str, Any], port: int, threads: int, mode: str = "plain",
+                 workers: int = 1, busy_handler: bool = False) -> None:
         self.port, self.mode = port, mode
         self.out = os.path.join(home, f"server-{mode}-{port}.out")
         self.log_path = os.path.join(home, f"server-{mode}-{port}.log")
-        spec = {"config": config, "port": port, "threads": threads, "mode": mode, "out": self.out}
+        spec = {"config": config, "port": port, "threads": threads, "mode": mode, "out": self.out,
+                "workers": workers, "busy_handler": busy_handler}
         env = {**os.environ, "OCOP_STAMP_HOME": home}
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--_serve", json.dumps(spec)],
@@ -154,7 +157,8 @@ class Server:
             time.sleep(0.1)
 
     def cpu_seconds(self) -> float:
-        return proc_cpu_seconds(self.proc.pid)
+        """CPU of the server and of its worker processes (gunicorn's), those alive now."""
+        return proc_cpu_seconds(self.proc.pid) + sum(proc_cpu_seconds(pid) for pid in child_pids(self.proc.pid))
 
     def stop(self) -> Any:
         """Stop the server; in the phases and cprofile modes it writes its measurements first (SIGTERM)."""
@@ -233,6 +237,7 @@ def install_phase_timers(phases: Phases) -> None:
     from stamp_service.stamps import issuing
     from stamp_service.storage import SQLiteStorage as Storage
     from stamp_service.verification import checker, copy_detection, scans
+    from stamp_service.verification import requests as verify_requests
     from verify_web import pages
 
     phases.patch(access, "enforce", "before_request access.enforce (loads identity)")
@@ -240,10 +245,11 @@ def install_phase_timers(phases: Phases) -> None:
     phases.patch(Storage, "close", "Storage.close")
     phases.patch(app_module, "close_storage", "teardown close_storage")
     phases.patch(http_headers, "security_headers", "after_request security_headers")
-    phases.patch(pages, "keystore", "keystore() KeyStore object")
+    phases.patch(verify_requests, "keystore", "keystore() KeyStore object")
     phases.patch(keystore.KeyStore, "records", "KeyStore.records() reads key files")
-    phases.patch(pages, "copy_rules", "copy_rules() Rules.from_config")
-    phases.patch(pages, "scan_context", "scan_context() device + net hash")
+    phases.patch(verify_requests, "copy_rules", "copy_rules() Rules.from_config")
+    phases.patch(verify_requests, "scan_context", "scan_context() device + net hash")
+    phases.patch(verify_requests, "throttle", "throttle() verification limits")
     phases.patch(checker, "verify", "checker.verify total")
     phases.patch(checker, "verify_stamp", "verify_stamp (decode + Ed25519)")
     phases.patch(checker, "_load_records", "_load_records (run, batch, product, producer, recognition)")
@@ -299,6 +305,10 @@ def serve_main(spec: dict[str, Any]) -> None:
     from stamp_service import create_app
     from stamp_service.server import serve
 
+    if spec.get("busy_handler"):  # the writer as it was: threads wait for SQLite's lock in its busy handler
+        from stamp_service.storage import sqlite
+
+        sqlite.writer_turn = lambda path: None  # type: ignore[assignment]
     app = create_app(spec["config"])
     inner = app.wsgi_app
     profilers: dict[tuple[int, str], cProfile.Profile] = {}
@@ -349,6 +359,12 @@ def serve_main(spec: dict[str, Any]) -> None:
         sys.stdout.flush()
         os._exit(0)
 
+    if spec.get("workers", 1) > 1:  # gunicorn (bench_nodes): each worker builds its app after the fork
+        from stamp_service.server import serve_workers
+
+        serve_workers(app, lambda: create_app(spec["config"]), "127.0.0.1", spec["port"], workers=spec["workers"],
+                      threads=spec["threads"])
+        return
     signal.signal(signal.SIGTERM, finish)
     serve(app, "127.0.0.1", spec["port"], threads=spec["threads"])
 
@@ -387,6 +403,18 @@ def proc_cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is pid (from /proc)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        children.append(int(entry))
+    return children
 
 
 def machine_busy() -> tuple[float, float]:
@@ -511,11 +539,11 @@ def generator_main(conn: Any) -> None:
         message = conn.recv()
         if message is None:
             return
-        port, plans, time_limit = message
+        ports, plans, time_limit = message  # one port per plan (connection)
         outs: list[list[tuple]] = [[] for _ in plans]
         deadline = time.monotonic() + time_limit
         threads = [threading.Thread(target=_client_thread, args=(port, plan, deadline, out, verdicts))
-                   for plan, out in zip(plans, outs)]
+                   for port, plan, out in zip(ports, plans, outs)]
         cpu0 = time.process_time()
         start = time.monotonic()
         for t in threads:
@@ -553,6 +581,7 @@ class Load:
         self.codes = codes
         self.api_cursor = 0
         self.sent: Counter[tuple[int, str]] = Counter()  # (serial, source) -> requests sent
+        self.answered: Counter[tuple[int, str]] = Counter()  # ... of them answered 200 with a verdict
 
     def _request(self, port: int, path: str, device: str) -> bytes:
         return (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n"
@@ -579,17 +608,22 @@ class Load:
             plans.append(items)
         return plans
 
-    def run(self, kind: str, port: int, n: int) -> dict[str, Any]:
-        """Send n requests of one kind with `concurrency` connections; wait for all answers."""
-        plans = self.plans(kind, port, n)
+    def run(self, kind: str, port: int | list[int], n: int) -> dict[str, Any]:
+        """Send n requests of one kind with `concurrency` connections; wait for all answers. With several ports
+        (nodes), connection c goes to port c modulo their number, so the load is split evenly."""
+        ports = [port] if isinstance(port, int) else list(port)
+        plans = self.plans(kind, ports[0], n)
+        targets = [ports[c % len(ports)] for c in range(len(plans))]
         shares = [plans[i::len(self.pipes)] for i in range(len(self.pipes))]
-        for pipe, share in zip(self.pipes, shares):
-            pipe.send((port, share, self.time_limit))
+        for i, (pipe, share) in enumerate(zip(self.pipes, shares)):
+            pipe.send((targets[i::len(self.pipes)], share, self.time_limit))
         replies = [pipe.recv() for pipe in self.pipes]
         results = [r for reply in replies for r in reply["results"]]
         for r in results:
             if r[0] in SOURCE and r[1] is not None:
                 self.sent[(r[1], SOURCE[r[0]])] += 1
+                if r[6] is None:
+                    self.answered[(r[1], SOURCE[r[0]])] += 1
         wall = max(r["end"] for r in replies) - min(r["start"] for r in replies)
         return {"kind": kind, "results": results, "wall": wall, "client_cpu": sum(r["cpu"] for r in replies),
                 "planned": sum(r["planned"] for r in replies)}
@@ -613,6 +647,9 @@ def summarise(phase: dict[str, Any], server_cpu: float | None, busy: float | Non
         "ok": n - len(errors), "wall_s": phase["wall"], "rps": (n - len(errors)) / phase["wall"] if phase["wall"] else 0.0,
         "p50_ms": 1000 * latencies[n // 2] if n else None,
         "p95_ms": 1000 * latencies[min(n - 1, int(n * 0.95))] if n else None,
+        "p99_ms": 1000 * latencies[min(n - 1, int(n * 0.99))] if n else None,
+        "max_ms": 1000 * latencies[-1] if n else None,
+        "latencies": latencies,
         "verdicts": dict(Counter(r[3] for r in results if r[3] is not None)),
         "scan_ids": [r[4] for r in results if r[4] is not None],
         "body_bytes": max((r[7] for r in results), default=0),
@@ -622,12 +659,14 @@ def summarise(phase: dict[str, Any], server_cpu: float | None, busy: float | Non
     }
 
 
-def measured(load: Load, server: Server | None, kind: str, port: int, n: int) -> dict[str, Any]:
-    cpu0 = server.cpu_seconds() if server else None
+def measured(load: Load, server: Server | list[Server] | None, kind: str, port: int | list[int],
+             n: int) -> dict[str, Any]:
+    servers = [] if server is None else [server] if isinstance(server, Server) else server
+    cpu0 = sum(s.cpu_seconds() for s in servers)
     busy0, total0 = machine_busy()
     phase = load.run(kind, port, n)
     busy1, total1 = machine_busy()
-    cpu = server.cpu_seconds() - cpu0 if server else None  # type: ignore[operator]
+    cpu = sum(s.cpu_seconds() for s in servers) - cpu0 if servers else None
     return summarise(phase, cpu, (busy1 - busy0) / (total1 - total0) if total1 > total0 else None)
 
 
@@ -652,14 +691,18 @@ def account_scans(database: str, sent: Counter[tuple[int, str]], api_scan_ids: l
             " FROM scans a WHERE a.serial IS NOT NULL)").fetchone()
     finally:
         conn.close()
-    keys = set(sent) | set(stored)
-    lost = sum(max(0, sent[k] - stored[k]) for k in keys)
-    duplicated = sum(max(0, stored[k] - sent[k]) for k in keys)
-    return {"sent": sum(sent.values()), "rows": rows, "lost": lost, "duplicated": duplicated,
-            "mismatched_keys": sum(1 for k in keys if sent[k] != stored[k]),
+    return {**balance(sent, stored), "rows": rows,
             "api_scan_ids": len(api_scan_ids), "api_scan_ids_distinct": len(set(api_scan_ids)),
             "db_verdicts": verdicts, "scans_per_stamp_max": per_stamp[0], "scans_per_stamp_avg": per_stamp[1],
             "neighbour_rows_avg": neighbours[0], "neighbour_rows_max": neighbours[1]}
+
+
+def balance(sent: Counter[tuple[int, str]], stored: Counter[tuple[int, str]]) -> dict[str, int]:
+    """Requests sent against rows stored, per (serial, source), so a lost and a doubled record cannot cancel out."""
+    keys = set(sent) | set(stored)
+    return {"sent": sum(sent.values()), "lost": sum(max(0, sent[k] - stored[k]) for k in keys),
+            "duplicated": sum(max(0, stored[k] - sent[k]) for k in keys),
+            "mismatched_keys": sum(1 for k in keys if sent[k] != stored[k])}
 
 
 # =========================================================================== profile

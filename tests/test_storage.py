@@ -152,3 +152,66 @@ def test_scans_are_partitioned_by_month_made_ahead_and_detachable(pg_storage):
     assert pg_storage.execute("SELECT count(*) AS n FROM scans_y2031m05")[0]["n"] == 1
     with pytest.raises(ValueError):
         pg_storage.detach_scans_before("2031-13")
+
+
+def test_writers_take_turns_in_threads_and_processes_not_in_sqlites_busy_handler(tmp_path):
+    """Writers of one SQLite file take turns (storage/writers.py): threads on the process's lock, processes on a
+    file lock. Even with SQLite's busy timeout at zero (a writer that found the file locked would fail at once),
+    none of 2 processes x 4 threads ever finds it locked, and a thread's second connection still waits for its
+    first as before (SQLite's answer, here at once: locked) instead of deadlocking on itself."""
+    path = str(tmp_path / "db.sqlite")
+    SQLiteStorage(path, migrate=True).close()
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    processes = [ctx.Process(target=_write_scans, args=(path, p, results)) for p in range(2)]
+    for process in processes:
+        process.start()
+    errors = [results.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(30)
+    assert errors == [[], []]
+    storage = SQLiteStorage(path)
+    assert storage.count("scans") == 2 * 4 * 40
+
+    other = SQLiteStorage(path)
+    other.db.execute("PRAGMA busy_timeout = 0")
+    with storage.transaction():
+        storage.insert("scans", SCAN)
+        with pytest.raises(StorageError, match="locked"):
+            with other.transaction():
+                pass
+    assert storage.count("scans") == 2 * 4 * 40 + 1
+    storage.close()
+    other.close()
+
+
+SCAN = {"at": "2026-12-03T08:00:00Z", "verdict": "genuine", "source": "qr"}
+
+
+def _write_scans(path: str, process: int, results) -> None:
+    """4 threads, each with its own connection (busy timeout 0), writing 40 scans in transactions that also read."""
+    import threading
+
+    errors: list[str] = []
+    start = threading.Barrier(4)
+
+    def writer(n: int) -> None:
+        storage = SQLiteStorage(path)
+        storage.db.execute("PRAGMA busy_timeout = 0")
+        start.wait()
+        try:
+            for i in range(40):
+                with storage.transaction():
+                    storage.insert("scans", {**SCAN, "serial": 1000 * (4 * process + n) + i})
+                    storage.count("scans")  # the turn lasts the whole transaction, reads included
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            errors.append(repr(exc))
+        finally:
+            storage.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    results.put(errors)

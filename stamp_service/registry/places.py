@@ -101,7 +101,13 @@ def vietnamese_key(text: str) -> tuple[tuple[tuple[tuple[int, str | int], ...], 
 
 def provinces_by_name() -> list[Province]:
     """All provinces in Vietnamese alphabetical order of their names, for lists people pick from."""
-    return sorted(_load()[0].values(), key=lambda p: vietnamese_key(p.name))
+    return list(_provinces_by_name())
+
+
+@functools.lru_cache(maxsize=1)
+def _provinces_by_name() -> tuple[Province, ...]:
+    # sorted once: the shopper's page lists them on every scan, and the key costs more than the page's queries
+    return tuple(sorted(_load()[0].values(), key=lambda p: vietnamese_key(p.name)))
 
 
 def communes(province_code: str | None = None) -> list[Commune]:

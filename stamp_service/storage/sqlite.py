@@ -12,11 +12,16 @@ from typing import Any, Iterator, Sequence
 import sqlite_utils
 
 from .base import Row, Storage, _ProbeDone, check_month, check_range
-from .errors import Conflict, MissingValue, StorageError, UnknownReference, unavailable
+from .errors import Conflict, MissingValue, StorageError, StorageUnavailable, UnknownReference, unavailable
 from .migrations import MIGRATIONS
+from .writers import writer_turn
 
 # Tables of SQLite itself and of its extensions, never ours.
 _INTERNAL_PREFIXES = ("sqlite_",)
+
+#: milliseconds a writer waits for its turn (writers.py), then for SQLite's lock, before the database counts as
+#: unavailable
+BUSY_TIMEOUT_MS = 10_000
 
 
 class SQLiteStorage(Storage):
@@ -33,7 +38,7 @@ class SQLiteStorage(Storage):
         self.path = self.target = path
         self.db = sqlite_utils.Database(path)
         self.db.conn.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA busy_timeout = 10000")
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self.db.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
             self.db.enable_wal()
@@ -111,9 +116,13 @@ class SQLiteStorage(Storage):
             with self.db.atomic():
                 yield self
             return
+        writer = writer_turn(self.path)  # looked up each time: a forked worker has turns of its own
+        if writer is not None and not writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise StorageUnavailable("locked")
         try:
-            # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
-            # failing with "database is locked" when a read transaction tries to upgrade.
+            # IMMEDIATE takes the write lock up front, so a writer that did not take its turn (another program, a
+            # thread's second connection) waits on busy_timeout instead of failing with "database is locked" when
+            # a read transaction tries to upgrade.
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self
@@ -132,6 +141,9 @@ class SQLiteStorage(Storage):
             if mapped is None:
                 raise
             raise mapped from exc
+        finally:
+            if writer is not None:
+                writer.release()
 
     def lock(self, name: str) -> None:
         """SQLite has one writer at a time: BEGIN IMMEDIATE already holds the only lock there is."""
