@@ -82,7 +82,7 @@ def test_a_producer_uses_the_run_page_on_a_phone(browser: Browser, live_server: 
         assert re.search(rf"/portal/runs/{run['id']}/test-page.pdf$", tab.url), tab.url
         assert not [u for u in phone.requests if "csrf_token" in u]
         expect(tab.locator("body")).to_be_attached()  # the viewer is up: the PDF's answer has arrived
-        assert pdf_answers == [200], pdf_answers
+        assert pdf_answers and set(pdf_answers) == {200}, pdf_answers  # the viewer may fetch it again
         tab.close()
         # Chromium shows the PDF with its own built-in viewer, loaded from chrome-extension://: not the network.
         # Closing the tab may cut the PDF's body short on a loaded machine: that abort is ours, its answer was 200.
