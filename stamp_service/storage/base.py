@@ -8,6 +8,7 @@ A back end supplies the connection, transactions, the few expressions that diffe
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any, Iterator, Mapping, Sequence
 
 from .errors import StorageError
@@ -216,7 +217,7 @@ class Storage:
         clause, params = self._since(table, where, since_column, since)
         if not isinstance(utc_offset_hours, int) or not -14 <= utc_offset_hours <= 14:
             raise ValueError("utc_offset_hours must be a whole number of hours from -14 to 14")
-        key = self._day(column, utc_offset_hours if day else 0) if day else column
+        key = self._day(column, utc_offset_hours) if day else column
         if not _in_range(params):
             return {}
         rows = self._tuples(f"SELECT {key}, count(*) FROM {table}{clause} GROUP BY {key} ORDER BY {key}", params)
@@ -342,8 +343,6 @@ class _ProbeDone(Exception):
 
 def check_month(month: str) -> str:
     """A month as YYYY-MM, or ValueError."""
-    import re
-
     if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise ValueError(f"not a month (YYYY-MM): {month!r}")
     return month
